@@ -1,0 +1,83 @@
+/**
+ * Starts Runlater in one of its roles: `server` (HTTP API), `worker`
+ * (dispatcher) or `all` (both in one process). Used by bin/runlater.ts and by
+ * tests that want a real instance.
+ */
+import type http from "node:http";
+import type { AddressInfo } from "node:net";
+import { Dispatcher } from "../worker/dispatcher.js";
+import type { Config } from "./config.js";
+import { createHttpServer } from "./http/server.js";
+import type { Logger } from "./logger.js";
+import { type Role, type Runtime, startRuntime } from "./runtime.js";
+import { bootstrapDefaultOrganization } from "./services/organizations.js";
+
+export interface RunningInstance {
+  runtime: Runtime;
+  /** The API's base URL, when this instance serves HTTP. */
+  url: string | null;
+  /** The key created for the default organisation on this start, if one was. */
+  bootstrapApiKey: string | null;
+  stop(): Promise<void>;
+}
+
+export async function startRunlater(config: Config, logger: Logger, role: Role): Promise<RunningInstance> {
+  const runtime = await startRuntime(config, logger, role);
+  let server: http.Server | null = null;
+  let dispatcher: Dispatcher | null = null;
+  let bootstrapApiKey: string | null = null;
+  try {
+    if (role !== "worker") {
+      ({ createdApiKey: bootstrapApiKey } = await bootstrapDefaultOrganization(runtime.pool, { bootstrapApiKey: config.bootstrapApiKey }));
+      server = createHttpServer(runtime);
+      await listen(server, config.port, config.host);
+    }
+    if (role !== "server") {
+      dispatcher = new Dispatcher({
+        pool: runtime.pool,
+        boss: runtime.boss,
+        logger,
+        databaseUrl: runtime.databaseUrl,
+        concurrency: config.workerConcurrency,
+        heartbeatSeconds: config.jobHeartbeatSeconds,
+        allowPrivateTargets: config.allowPrivateTargets,
+        shutdownGraceMs: config.shutdownGraceMs,
+      });
+      await dispatcher.start();
+    }
+  } catch (error) {
+    await server?.close();
+    await runtime.close();
+    throw error;
+  }
+
+  const port = server ? (server.address() as AddressInfo).port : null;
+  let stopping: Promise<void> | null = null;
+  return {
+    runtime,
+    url: port === null ? null : `http://127.0.0.1:${port}`,
+    bootstrapApiKey,
+    stop: () => {
+      stopping ??= (async () => {
+        // Stop taking work first, then let what is in flight finish, then close the pools.
+        const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+        server?.closeIdleConnections();
+        await dispatcher?.stop();
+        server?.closeAllConnections();
+        await closed;
+        await runtime.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Checks REST request bodies against the OpenAPI document before SOFA turns
+ * them into GraphQL variables. SOFA's own coercion reports a bad value without
+ * naming it ("Int cannot represent non-integer value"); this names the field.
+ * Rules beyond the shape (ranges, URLs, limits) are the services' to check.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { DomainError } from "../errors.js";
+
+interface OpenApiDocument {
+  paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: object }> } }>>;
+  components?: { schemas?: Record<string, object> };
+}
+
+interface RouteValidator {
+  method: string;
+  pattern: RegExp;
+  validate: ValidateFunction;
+}
+
+export type RestBodyValidator = (method: string, path: string, body: unknown) => void;
+
+export function createRestBodyValidator(document: OpenApiDocument, basePath: string): RestBodyValidator {
+  // Formats (date-time…) are left to the services, whose messages are more specific.
+  const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: false });
+  ajv.addSchema({ components: document.components ?? {} }, "openapi");
+  const routes: RouteValidator[] = [];
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const schema = operation.requestBody?.content?.["application/json"]?.schema;
+      if (!schema) continue;
+      const pattern = new RegExp(`^${basePath}${path.replace(/\{[^/]+\}/g, "[^/]+")}$`);
+      const refsResolved = JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/'));
+      routes.push({ method: method.toUpperCase(), pattern, validate: ajv.compile(refsResolved) });
+    }
+  }
+  return (method, path, body) => {
+    const route = routes.find((candidate) => candidate.method === method && candidate.pattern.test(path));
+    if (!route || route.validate(body ?? {})) return;
+    const [error] = route.validate.errors ?? [];
+    if (error) throw toDomainError(error);
+  };
+}
+
+function toDomainError(error: ErrorObject): DomainError {
+  const segments = error.instancePath
+    .split("/")
+    .filter(Boolean)
+    .map((segment) => segment.replaceAll("~1", "/").replaceAll("~0", "~"));
+  if (error.keyword === "required") segments.push(String(error.params.missingProperty));
+  const field = segments.join(".") || "body";
+  const allowed = error.keyword === "enum" ? `: ${(error.params.allowedValues as unknown[]).join(", ")}` : "";
+  const message = error.keyword === "required" ? `${field} is required` : `${field} ${error.message ?? "is invalid"}${allowed}`;
+  return new DomainError("BAD_REQUEST", message, { field });
+}

@@ -1,0 +1,85 @@
+/**
+ * The REST API at /api/v1: generated from the GraphQL schema by SOFA, so each
+ * route runs the same resolver (and service) as its GraphQL field. Only the
+ * routes' paths and methods are chosen here.
+ */
+
+import { filterSchema } from "@graphql-tools/utils";
+import { type SofaPluginConfig, useSofa } from "@graphql-yoga/plugin-sofa";
+import type { Plugin } from "graphql-yoga";
+import { restErrorResponse } from "./errors.js";
+
+export const REST_BASE_PATH = "/api/v1";
+// SOFA resolves these endpoints relative to its base path.
+const OPENAPI_ENDPOINT = "/openapi.json";
+const SWAGGER_UI_ENDPOINT = "/docs";
+export const OPENAPI_PATH = `${REST_BASE_PATH}${OPENAPI_ENDPOINT}`;
+export const SWAGGER_UI_PATH = `${REST_BASE_PATH}${SWAGGER_UI_ENDPOINT}`;
+
+export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
+  "Mutation.pushTask": { method: "POST", path: "/tasks", responseStatus: 201, tags: ["Tasks"] },
+  "Query.tasks": { method: "GET", path: "/tasks", tags: ["Tasks"] },
+  "Query.task": { method: "GET", path: "/tasks/:id", tags: ["Tasks"] },
+  "Mutation.cancelTask": { method: "DELETE", path: "/tasks/:id", tags: ["Tasks"] },
+  "Mutation.triggerTask": { method: "POST", path: "/tasks/:id/trigger", tags: ["Tasks"] },
+  "Query.executions": { method: "GET", path: "/tasks/:taskId/executions", tags: ["Executions"] },
+  "Query.execution": { method: "GET", path: "/executions/:id", tags: ["Executions"] },
+  "Query.apiKeys": { method: "GET", path: "/api-keys", tags: ["API keys"] },
+  "Mutation.createApiKey": { method: "POST", path: "/api-keys", responseStatus: 201, tags: ["API keys"] },
+  "Mutation.revokeApiKey": { method: "DELETE", path: "/api-keys/:id", tags: ["API keys"] },
+  "Query.signingSecrets": { method: "GET", path: "/signing-secrets", tags: ["Signing secrets"] },
+  "Mutation.rotateSigningSecret": { method: "POST", path: "/signing-secrets/rotate", tags: ["Signing secrets"] },
+};
+
+/**
+ * Relations that have routes of their own. Left out of REST bodies, a task
+ * carries no executions (GET /tasks/{id}/executions lists them) and an
+ * execution names its task by taskId.
+ */
+const FIELDS_NOT_IN_REST = new Set(["Task.executions", "Execution.task"]);
+
+export function restPlugin(): Plugin {
+  const plugin = useSofa({
+    basePath: REST_BASE_PATH,
+    routes: restRoutes,
+    // SOFA reduces nested objects with an id to that id; a new key is returned whole.
+    ignore: ["CreatedApiKey.apiKey"],
+    // fets types its own Response; the standard one is what it receives at run time.
+    // JSON Schema for the custom scalars, so the OpenAPI document describes (and validates) them.
+    customScalars: {
+      DateTime: { type: "string", format: "date-time", example: "2026-12-01T09:00:00Z" },
+      Delay: { oneOf: [{ type: "string", example: "5m" }, { type: "number" }] },
+      JSON: { description: "Any JSON value." },
+      JSONObject: { type: "object" },
+    },
+    errorHandler: (errors) => restErrorResponse(errors) as unknown as ReturnType<NonNullable<SofaPluginConfig["errorHandler"]>>,
+    openAPI: {
+      endpoint: OPENAPI_ENDPOINT,
+      info: {
+        title: "Runlater REST API",
+        version: "1.0.0",
+        description:
+          "Push delayed HTTP tasks and inspect their executions. Authenticate with `Authorization: Bearer <API key>`. " +
+          "Every route mirrors a GraphQL field at /graphql. Errors answer `{ error: { code, message, field } }`.",
+      },
+      // Paths in the document are relative to the base path.
+      servers: [{ url: REST_BASE_PATH }],
+      components: {
+        securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "An API key, e.g. rl_…" } },
+      },
+    },
+    swaggerUI: { endpoint: SWAGGER_UI_ENDPOINT },
+  });
+  const buildSofa = plugin.onSchemaChange;
+  return {
+    ...plugin,
+    onSchemaChange: (payload) =>
+      buildSofa?.({
+        ...payload,
+        schema: filterSchema({
+          schema: payload.schema,
+          objectFieldFilter: (typeName, fieldName) => !FIELDS_NOT_IN_REST.has(`${typeName}.${fieldName}`),
+        }),
+      }),
+  };
+}

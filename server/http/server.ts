@@ -1,0 +1,147 @@
+/**
+ * The HTTP front door: /health, then authentication and body limits for the
+ * API, then Yoga (GraphQL at /graphql, REST at /api/v1). Everything below it
+ * is transport-agnostic.
+ */
+import http from "node:http";
+import { DomainError } from "../errors.js";
+import type { Services } from "../runtime.js";
+import { authenticateApiKey } from "../services/api-keys.js";
+import { errorBody, jsonResponse } from "./errors.js";
+import { OPENAPI_PATH, REST_BASE_PATH, SWAGGER_UI_PATH } from "./rest.js";
+import { createRestBodyValidator, type RestBodyValidator } from "./rest-validation.js";
+import { createGraphQLServer, GRAPHQL_PATH } from "./yoga.js";
+
+/** Largest API request body; a task body alone may be 256 KiB, plus JSON escaping and other fields. */
+export const MAX_API_REQUEST_BYTES = 1024 * 1024;
+const HEALTH_TIMEOUT_MS = 2000;
+
+class RequestTooLarge extends Error {}
+
+export function createHttpServer(services: Services): http.Server {
+  const yoga = createGraphQLServer({ logger: services.logger, isProduction: services.config.isProduction }, services);
+
+  let restBodyValidator: Promise<RestBodyValidator> | null = null;
+  async function validateRestBody(request: Request, url: URL): Promise<void> {
+    if (!["POST", "PUT", "PATCH"].includes(request.method)) return;
+    const text = await request.clone().text();
+    if (!text) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new DomainError("BAD_REQUEST", "the request body is not valid JSON");
+    }
+    restBodyValidator ??= Promise.resolve(yoga.fetch(`http://runlater.local${OPENAPI_PATH}`)).then(async (response) =>
+      createRestBodyValidator(await response.json(), REST_BASE_PATH),
+    );
+    (await restBodyValidator)(request.method, url.pathname, body);
+  }
+
+  async function handle(request: http.IncomingMessage): Promise<Response> {
+    const url = new URL(request.url ?? "/", "http://runlater.local");
+    if (url.pathname === "/health") return checkHealth(services);
+    const isGraphQL = url.pathname === GRAPHQL_PATH;
+    const isRest = url.pathname === REST_BASE_PATH || url.pathname.startsWith(`${REST_BASE_PATH}/`);
+    if (!isGraphQL && !isRest) return jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));
+
+    const fetchRequest = await toFetchRequest(request, url);
+    if (isPublicApiPage(fetchRequest, url)) return yoga.handleRequest(fetchRequest, { principal: null as never });
+
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
+    const principal = token ? await authenticateApiKey(services.pool, token) : null;
+    if (!principal) {
+      const message = token ? "the API key is invalid or revoked" : "missing API key: send it as the header `Authorization: Bearer <key>`";
+      return isGraphQL
+        ? jsonResponse(401, { errors: [{ message, extensions: { code: "UNAUTHENTICATED" } }] }, { "www-authenticate": "Bearer" })
+        : jsonResponse(401, errorBody("UNAUTHENTICATED", message), { "www-authenticate": "Bearer" });
+    }
+    if (isRest) {
+      try {
+        await validateRestBody(fetchRequest, url);
+      } catch (error) {
+        if (error instanceof DomainError) return jsonResponse(error.status, errorBody(error.code, error.message, error.field));
+        throw error;
+      }
+    }
+    return yoga.handleRequest(fetchRequest, { principal });
+  }
+
+  const server = http.createServer((request, response) => {
+    handle(request)
+      .catch((error: unknown) => {
+        if (error instanceof RequestTooLarge) {
+          return jsonResponse(413, errorBody("PAYLOAD_TOO_LARGE", `request body exceeds ${MAX_API_REQUEST_BYTES} bytes`));
+        }
+        services.logger.error({ err: error, url: request.url }, "request failed unexpectedly");
+        return jsonResponse(500, errorBody("INTERNAL", "internal error"));
+      })
+      .then((answer) => writeResponse(answer, response))
+      .catch((error: unknown) => {
+        services.logger.warn({ err: error }, "could not write response");
+        response.destroy();
+      });
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+/** GraphiQL, the OpenAPI document and Swagger UI need no key: they only describe the API. */
+function isPublicApiPage(request: Request, url: URL): boolean {
+  if (request.method !== "GET") return false;
+  if (url.pathname === OPENAPI_PATH || url.pathname.startsWith(SWAGGER_UI_PATH)) return true;
+  return url.pathname === GRAPHQL_PATH && (request.headers.get("accept") ?? "").includes("text/html");
+}
+
+async function checkHealth(services: Services): Promise<Response> {
+  try {
+    await Promise.race([
+      services.pool.query("SELECT 1"),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("database health check timed out")), HEALTH_TIMEOUT_MS).unref()),
+    ]);
+    return jsonResponse(200, { status: "ok" });
+  } catch (error) {
+    return jsonResponse(503, { status: "unavailable", error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+async function readBody(request: http.IncomingMessage): Promise<Buffer | null> {
+  if (request.method === "GET" || request.method === "HEAD") return null;
+  const declared = Number(request.headers["content-length"] ?? 0);
+  if (declared > MAX_API_REQUEST_BYTES) {
+    request.resume();
+    throw new RequestTooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_API_REQUEST_BYTES) throw new RequestTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function toFetchRequest(request: http.IncomingMessage, url: URL): Promise<Request> {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+  }
+  const body = await readBody(request);
+  return new Request(url, { method: request.method, headers, body: body && body.length > 0 ? new Uint8Array(body) : null });
+}
+
+async function writeResponse(answer: Response, response: http.ServerResponse): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  answer.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  const cookies = answer.headers.getSetCookie();
+  if (cookies.length) headers["set-cookie"] = cookies;
+  response.writeHead(answer.status, headers);
+  if (answer.body) {
+    for await (const chunk of answer.body as unknown as AsyncIterable<Uint8Array>) response.write(chunk);
+  }
+  response.end();
+}

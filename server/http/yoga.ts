@@ -1,0 +1,42 @@
+/** The GraphQL server (Yoga) with the REST facade plugged in. */
+import { createYoga } from "graphql-yoga";
+import type { Logger } from "../logger.js";
+import type { Services } from "../runtime.js";
+import { schema } from "../schema/index.js";
+import type { Principal } from "../services/api-keys.js";
+import { createMaskError } from "./errors.js";
+import { restPlugin } from "./rest.js";
+
+export const GRAPHQL_PATH = "/graphql";
+
+/** What the HTTP layer hands to Yoga with each request. */
+export interface ServerContext {
+  principal: Principal;
+}
+
+/**
+ * `services` is null only for a server that describes the API without running
+ * it (scripts/print-schema.ts renders the OpenAPI document that way).
+ */
+export function createGraphQLServer(settings: { logger: Logger; isProduction: boolean }, services: Services | null) {
+  const { logger } = settings;
+  return createYoga<ServerContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: !settings.isProduction,
+    landingPage: false,
+    cors: false,
+    maskedErrors: { maskError: createMaskError(logger) },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(" ")),
+      info: (...args) => logger.info(args.map(String).join(" ")),
+      warn: (...args) => logger.warn(args.map(String).join(" ")),
+      error: (...args) => logger.error(args.map(String).join(" ")),
+    },
+    context: ({ request, principal }) => {
+      if (!services) throw new Error("this GraphQL server only describes the API; it cannot execute operations");
+      return { request, principal, services };
+    },
+    plugins: [restPlugin()],
+  });
+}

@@ -1,0 +1,55 @@
+/** The Pothos builder: plugins, scalars and the context type. Types live in one file per domain. */
+import SchemaBuilder from "@pothos/core";
+import PrismaPlugin from "@pothos/plugin-prisma";
+import RelayPlugin from "@pothos/plugin-relay";
+import SimpleObjectsPlugin from "@pothos/plugin-simple-objects";
+import type PrismaTypes from "../generated/pothos-prisma-types.js";
+import { getDatamodel } from "../generated/pothos-prisma-types.js";
+import type { Services } from "../runtime.js";
+import type { Principal } from "../services/api-keys.js";
+import { DateTimeScalar, DelayScalar, JsonObjectScalar, JsonScalar } from "./scalars.js";
+
+export interface GraphQLContext {
+  request: Request;
+  services: Services;
+  /** Set by the HTTP layer, which refuses unauthenticated API requests before they reach GraphQL. */
+  principal: Principal;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: string; Output: Date | string };
+    Delay: { Input: string | number; Output: string | number };
+    JSON: { Input: unknown; Output: unknown };
+    JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+  };
+}>({
+  plugins: [PrismaPlugin, RelayPlugin, SimpleObjectsPlugin],
+  defaultFieldNullability: false,
+  prisma: {
+    client: (context) => context.services.prisma,
+    dmmf: getDatamodel(),
+    // Connections report totalCount only when a client asks for it.
+    filterConnectionTotalCount: true,
+    // Mutations return rows written by services; relations a client asks for are loaded afterwards.
+    onUnusedQuery: null,
+  },
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    // Ids stay the plain UUIDs REST uses in its paths; no global-id encoding.
+    encodeGlobalID: (_typename, id) => String(id),
+    decodeGlobalID: (globalID) => ({ typename: "", id: globalID }),
+  },
+});
+
+builder.addScalarType("DateTime", DateTimeScalar);
+builder.addScalarType("Delay", DelayScalar);
+builder.addScalarType("JSON", JsonScalar);
+builder.addScalarType("JSONObject", JsonObjectScalar);
+
+builder.queryType({ description: "Read tasks, executions, API keys and signing secrets of the caller's organisation." });
+builder.mutationType({ description: "Push, cancel and trigger tasks; manage API keys and signing secrets." });

@@ -1,0 +1,83 @@
+/**
+ * API keys: random bearer tokens shown once, stored as SHA-256 hashes.
+ * A fast hash is right here (unlike passwords): keys carry 256 bits of
+ * randomness, so there is nothing to brute-force.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { Queryable } from "../db/pool.js";
+import { DomainError, notFound } from "../errors.js";
+
+const KEY_PREFIX = "rl_";
+const VISIBLE_PREFIX_LENGTH = KEY_PREFIX.length + 8;
+/** lastUsedAt is refreshed at most this often, so authentication does not write on every request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface ApiKeyRow {
+  id: string;
+  organizationId: string;
+  name: string;
+  prefix: string;
+  hashedKey: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface Principal {
+  organizationId: string;
+  apiKeyId: string;
+}
+
+const API_KEY_COLUMNS = `id, organization_id AS "organizationId", name, prefix, hashed_key AS "hashedKey", created_at AS "createdAt",
+  last_used_at AS "lastUsedAt", revoked_at AS "revokedAt"`;
+
+export function generateApiKeySecret(): string {
+  return KEY_PREFIX + randomBytes(32).toString("base64url");
+}
+
+export function hashApiKey(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/** Registers a key. Returns the row and the plaintext, which is never stored. */
+export async function createApiKey(
+  db: Queryable,
+  organizationId: string,
+  options: { name: string; secret?: string },
+): Promise<{ apiKey: ApiKeyRow; secret: string }> {
+  const name = options.name.trim();
+  if (!name || name.length > 100) throw new DomainError("VALIDATION_FAILED", "name must be 1 to 100 characters", { field: "name" });
+  const secret = options.secret ?? generateApiKeySecret();
+  const { rows } = await db.query<ApiKeyRow>(
+    `INSERT INTO api_keys (id, organization_id, name, prefix, hashed_key) VALUES (gen_random_uuid(), $1, $2, $3, $4)
+     RETURNING ${API_KEY_COLUMNS}`,
+    [organizationId, name, secret.slice(0, VISIBLE_PREFIX_LENGTH), hashApiKey(secret)],
+  );
+  return { apiKey: rows[0] as ApiKeyRow, secret };
+}
+
+export async function revokeApiKey(db: Queryable, organizationId: string, apiKeyId: string): Promise<ApiKeyRow> {
+  const { rows } = await db.query<ApiKeyRow>(
+    `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
+     WHERE id = $1 AND organization_id = $2 RETURNING ${API_KEY_COLUMNS}`,
+    [apiKeyId, organizationId],
+  );
+  if (!rows[0]) throw notFound("API key", apiKeyId);
+  return rows[0];
+}
+
+/** Resolves a bearer token to its organisation, or null when unknown or revoked. */
+export async function authenticateApiKey(db: Queryable, secret: string, now = new Date()): Promise<Principal | null> {
+  if (!secret.startsWith(KEY_PREFIX)) return null;
+  const { rows } = await db.query<{ id: string; organizationId: string; lastUsedAt: Date | null }>(
+    `SELECT id, organization_id AS "organizationId", last_used_at AS "lastUsedAt"
+     FROM api_keys WHERE hashed_key = $1 AND revoked_at IS NULL`,
+    [hashApiKey(secret)],
+  );
+  const key = rows[0];
+  if (!key) return null;
+  if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    await db.query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", [key.id, now]);
+  }
+  return { organizationId: key.organizationId, apiKeyId: key.id };
+}

@@ -1,0 +1,175 @@
+/**
+ * The life of a delivery attempt (an Execution), as the worker drives it.
+ *
+ *   PENDING ──claim──▶ RUNNING ──outcome──▶ SUCCEEDED | FAILED | TIMED_OUT
+ *      │                  │
+ *      └──cancel──▶ CANCELLED   (worker lost: RUNNING ──recover──▶ FAILED)
+ *
+ * The task follows its attempts: SCHEDULED while an attempt is pending,
+ * RUNNING while one is in flight, then SUCCEEDED, or FAILED once the retry
+ * policy gives up; CANCELLED is set by the user and never left.
+ *
+ * Every transition that ends an attempt happens in one transaction with the
+ * completion of its pg-boss job and, when the policy retries, the next
+ * Execution and its job. A crash between the HTTP call and that transaction
+ * leaves the job active; pg-boss hands it out again when its heartbeat
+ * expires, the attempt is recorded as lost, and the task is retried
+ * (at-least-once delivery).
+ */
+import type { PgBoss } from "pg-boss";
+import { v7 as uuidv7 } from "uuid";
+import type { DeliveryOutcome } from "../../worker/http-delivery.js";
+import type { Pool, PoolClient } from "../db/pool.js";
+import { withTransaction } from "../db/pool.js";
+import { bossDb, DISPATCH_QUEUE, enqueueAttempt } from "./dispatch-queue.js";
+import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
+import type { TaskRow } from "./tasks.js";
+import { TASK_COLUMNS } from "./tasks.js";
+
+export type ExecutionStatus = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "CANCELLED";
+
+/** Everything a worker needs to make the HTTP request of one attempt. */
+export interface ClaimedAttempt {
+  executionId: string;
+  attempt: number;
+  task: TaskRow;
+  signingSecrets: string[];
+}
+
+export type ClaimResult =
+  | { kind: "claimed"; attempt: ClaimedAttempt }
+  /** The attempt was RUNNING already: its worker died. Recorded as failed; maybe retried. */
+  | { kind: "lost"; verdict: AttemptVerdict }
+  /** Cancelled, already finished, or unknown: nothing to do but complete the job. */
+  | { kind: "nothing-to-do" };
+
+export const LOST_ATTEMPT_ERROR = "attempt lost: the worker running it stopped before it finished (crash or kill)";
+
+/**
+ * Marks the attempt RUNNING (and its task with it) and returns what the HTTP
+ * request needs, or settles an attempt whose previous worker was lost.
+ * The job is completed here when there is nothing to run.
+ */
+export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, executionId: string): Promise<ClaimResult> {
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{
+      status: ExecutionStatus;
+      attempt: number;
+      task: TaskRow;
+      current: string;
+      previous: string | null;
+    }>(
+      `SELECT e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
+              CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous
+       FROM executions e
+       JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
+       JOIN organizations o ON o.id = e.organization_id
+       WHERE e.id = $1
+       FOR UPDATE OF e`,
+      [executionId],
+    );
+    const row = rows[0];
+    if (row?.status !== "PENDING" || row.task.status === "CANCELLED") {
+      if (row?.status === "RUNNING") {
+        const task = reviveTaskRow(row.task);
+        const outcome: DeliveryOutcome = { kind: "network-error", durationMs: 0, error: LOST_ATTEMPT_ERROR, code: "WORKER_LOST" };
+        const verdict = decideAfterAttempt(outcome, { attempt: row.attempt, retries: task.retries, now: new Date() });
+        await settleAttempt(client, boss, { jobId, executionId, attempt: row.attempt, task }, outcome, verdict);
+        return { kind: "lost", verdict };
+      }
+      if (row?.status === "PENDING") {
+        await client.query("UPDATE executions SET status = 'CANCELLED', finished_at = now() WHERE id = $1", [executionId]);
+      }
+      await boss.complete(DISPATCH_QUEUE, jobId, null, { db: bossDb(client) });
+      return { kind: "nothing-to-do" };
+    }
+    await client.query("UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = $1", [executionId]);
+    const { rows: tasks } = await client.query<TaskRow>(
+      `UPDATE tasks SET status = 'RUNNING', attempts = $2, updated_at = now() WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
+      [row.task.id, row.attempt],
+    );
+    return {
+      kind: "claimed",
+      attempt: {
+        executionId,
+        attempt: row.attempt,
+        task: tasks[0] as TaskRow,
+        signingSecrets: row.previous ? [row.current, row.previous] : [row.current],
+      },
+    };
+  });
+}
+
+/** Records what an HTTP attempt produced and acts on the verdict, atomically with the job's completion. */
+export async function recordAttemptOutcome(
+  pool: Pool,
+  boss: PgBoss,
+  claimed: ClaimedAttempt & { jobId: string },
+  outcome: DeliveryOutcome,
+  now = new Date(),
+): Promise<AttemptVerdict> {
+  const verdict = decideAfterAttempt(outcome, { attempt: claimed.attempt, retries: claimed.task.retries, now });
+  await withTransaction(pool, (client) => settleAttempt(client, boss, claimed, outcome, verdict));
+  return verdict;
+}
+
+function executionStatusFor(outcome: DeliveryOutcome, verdict: AttemptVerdict): ExecutionStatus {
+  if (verdict.kind === "succeeded") return "SUCCEEDED";
+  return outcome.kind === "timeout" ? "TIMED_OUT" : "FAILED";
+}
+
+async function settleAttempt(
+  client: PoolClient,
+  boss: PgBoss,
+  claimed: { jobId: string; executionId: string; attempt: number; task: TaskRow },
+  outcome: DeliveryOutcome,
+  verdict: AttemptVerdict,
+): Promise<void> {
+  const response = outcome.kind === "response" ? outcome : null;
+  await client.query(
+    `UPDATE executions SET status = $2, finished_at = now(), duration_ms = $3, response_status = $4,
+            response_headers = $5, response_body = $6, response_body_truncated = $7, error = $8
+     WHERE id = $1`,
+    [
+      claimed.executionId,
+      executionStatusFor(outcome, verdict),
+      Math.round(outcome.durationMs),
+      response?.status ?? null,
+      response ? JSON.stringify(response.headers) : null,
+      // PostgreSQL text cannot hold NUL; a binary body is kept readable rather than rejected.
+      response ? response.body.replaceAll("\u0000", "\uFFFD") : null,
+      response?.bodyTruncated ?? false,
+      verdict.kind === "succeeded" ? null : verdict.reason,
+    ],
+  );
+  // Lock the task: a concurrent cancel must either see this outcome or prevent the retry.
+  const { rows } = await client.query<{ status: string }>("SELECT status FROM tasks WHERE id = $1 FOR UPDATE", [claimed.task.id]);
+  const cancelled = rows[0]?.status === "CANCELLED";
+  if (verdict.kind === "retry" && !cancelled) {
+    const executionId = uuidv7();
+    const runAt = new Date(Date.now() + verdict.delayMs);
+    await client.query(
+      `INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for)
+       VALUES ($1, $2, $3, $4, 'PENDING', $5)`,
+      [executionId, claimed.task.organizationId, claimed.task.id, claimed.attempt + 1, runAt],
+    );
+    await client.query("UPDATE tasks SET status = 'SCHEDULED', updated_at = now() WHERE id = $1", [claimed.task.id]);
+    await enqueueAttempt(boss, client, { executionId, runAt });
+  } else if (!cancelled) {
+    const status = verdict.kind === "succeeded" ? "SUCCEEDED" : "FAILED";
+    await client.query("UPDATE tasks SET status = $2, completed_at = now(), updated_at = now() WHERE id = $1", [claimed.task.id, status]);
+  }
+  await boss.complete(DISPATCH_QUEUE, claimed.jobId, null, { db: bossDb(client) });
+}
+
+/** row_to_json gives timestamps as strings; the rest of the code expects Dates. */
+function reviveTaskRow(task: TaskRow): TaskRow {
+  const date = (value: Date | string | null) => (value === null ? null : new Date(value));
+  return {
+    ...task,
+    runAt: date(task.runAt) as Date,
+    createdAt: date(task.createdAt) as Date,
+    updatedAt: date(task.updatedAt) as Date,
+    completedAt: date(task.completedAt),
+  };
+}

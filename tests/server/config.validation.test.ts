@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../server/config.js";
+
+function problemsOf(environment: Record<string, string>): string[] {
+  try {
+    loadConfig(environment);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("has working defaults", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4000, databaseUrl: undefined, allowPrivateTargets: true, workerConcurrency: 100 });
+    expect(config.dataDir.endsWith(".runlater")).toBe(true);
+  });
+
+  it("refuses private targets by default in production only", () => {
+    expect(loadConfig({ NODE_ENV: "production" }).allowPrivateTargets).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", RUNLATER_ALLOW_PRIVATE_TARGETS: "true" }).allowPrivateTargets).toBe(true);
+    expect(loadConfig({ RUNLATER_ALLOW_PRIVATE_TARGETS: "false" }).allowPrivateTargets).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: "eighty" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ DATABASE_URL: "mysql://localhost/db" }, "DATABASE_URL"],
+    [{ NODE_ENV: "staging" }, "NODE_ENV"],
+    [{ RUNLATER_ALLOW_PRIVATE_TARGETS: "yes please" }, "RUNLATER_ALLOW_PRIVATE_TARGETS"],
+    [{ RUNLATER_WORKER_CONCURRENCY: "0" }, "RUNLATER_WORKER_CONCURRENCY"],
+    [{ RUNLATER_BOOTSTRAP_API_KEY: "short" }, "RUNLATER_BOOTSTRAP_API_KEY"],
+    [{ RUNLATER_JOB_HEARTBEAT_SECONDS: "5" }, "RUNLATER_JOB_HEARTBEAT_SECONDS"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+  ])("names the variable in error: %o", (environment, variable) => {
+    const problems = problemsOf(environment);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${variable} `));
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "", PORT: "" }).port).toBe(4000);
+  });
+});

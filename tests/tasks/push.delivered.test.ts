@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningInstance } from "../../server/app.js";
+import { verifySignature } from "../../server/services/signature.js";
+import { createTestDatabase } from "../helpers/database.js";
+import { ALICE_KEY, eventually, graphql, rest, startTestInstance } from "../helpers/runlater.js";
+import { type Sink, startSink } from "../helpers/sink.js";
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let instance: RunningInstance;
+let sink: Sink;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  instance = await startTestInstance(database.url);
+  sink = await startSink((request) => ({
+    status: 200,
+    headers: { "content-type": "application/json" },
+    body: `{"echo":${request.body || "null"}}`,
+  }));
+});
+
+afterAll(async () => {
+  await sink?.close();
+  await instance?.stop();
+  await database?.drop();
+});
+
+async function secrets(): Promise<{ current: string; previous: string | null }> {
+  const { body } = await rest<{ current: string; previous: string | null }>(instance, ALICE_KEY, "GET", "/signing-secrets");
+  return body;
+}
+
+describe("a pushed task is delivered, signed and recorded", () => {
+  it("delivers a REST push with its method, headers, JSON body and Runlater's signed metadata", async () => {
+    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", {
+      url: `${sink.url}/hook?source=test`,
+      method: "PUT",
+      headers: { "X-Custom": "yes" },
+      body: { id: 1, name: "ünïcode" },
+      name: "first task",
+    });
+    expect(pushed.status).toBe(201);
+    expect(pushed.body).toMatchObject({ status: "SCHEDULED", method: "PUT", name: "first task", retries: 3, timeoutMs: 30000 });
+    const taskId = pushed.body.id as string;
+
+    const [received] = await sink.waitForRequests(1);
+    expect(received).toBeDefined();
+    expect(received!.method).toBe("PUT");
+    expect(received!.path).toBe("/hook?source=test");
+    expect(received!.headers["x-custom"]).toBe("yes");
+    expect(received!.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(received!.body)).toEqual({ id: 1, name: "ünïcode" });
+    expect(received!.headers["runlater-task-id"]).toBe(taskId);
+    expect(received!.headers["runlater-attempt"]).toBe("1");
+    const signature = String(received!.headers["runlater-signature"]);
+    expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(verifySignature(signature, (await secrets()).current, received!.body)).toBe(true);
+    expect(verifySignature(signature, "whsec_wrong", received!.body)).toBe(false);
+
+    const task = await eventually(async () => {
+      const { body } = await rest(instance, ALICE_KEY, "GET", `/tasks/${taskId}`);
+      return body.status === "SUCCEEDED" ? body : undefined;
+    });
+    expect(task.attempts).toBe(1);
+    expect(task.completedAt).toBeTruthy();
+
+    const executions = await rest<{ edges: Array<{ node: Record<string, unknown> }> }>(
+      instance,
+      ALICE_KEY,
+      "GET",
+      `/tasks/${taskId}/executions`,
+    );
+    expect(executions.status).toBe(200);
+    expect(executions.body.edges).toHaveLength(1);
+    const execution = executions.body.edges[0]!.node;
+    expect(execution).toMatchObject({
+      attempt: 1,
+      status: "SUCCEEDED",
+      responseStatus: 200,
+      responseBodyTruncated: false,
+      error: null,
+    });
+    expect(execution.id).toBe(received!.headers["runlater-execution-id"]);
+    expect(JSON.parse(execution.responseBody as string)).toEqual({ echo: { id: 1, name: "ünïcode" } });
+    expect((execution.responseHeaders as Record<string, string>)["content-type"]).toBe("application/json");
+    expect(typeof execution.durationMs).toBe("number");
+    expect(new Date(execution.startedAt as string).getTime()).toBeLessThanOrEqual(new Date(execution.finishedAt as string).getTime());
+
+    const single = await rest(instance, ALICE_KEY, "GET", `/executions/${execution.id}`);
+    expect(single.body).toMatchObject({ id: execution.id, taskId, status: "SUCCEEDED" });
+  });
+
+  it("delivers a GraphQL push with a raw string body sent as-is", async () => {
+    const before = sink.requests.length;
+    const answer = await graphql<{ pushTask: { id: string; bodyEncoding: string } }>(
+      instance,
+      ALICE_KEY,
+      `mutation($url: String!, $headers: JSONObject) { pushTask(url: $url, body: "plain text, not JSON", headers: $headers) { id bodyEncoding status } }`,
+      { url: `${sink.url}/raw`, headers: { "content-type": "text/plain" } },
+    );
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data?.pushTask.bodyEncoding).toBe("RAW");
+    const requests = await sink.waitForRequests(before + 1);
+    const received = requests[before]!;
+    expect(received.body).toBe("plain text, not JSON");
+    expect(received.headers["content-type"]).toBe("text/plain");
+    expect(received.method).toBe("POST");
+  });
+
+  it("reads a task and its executions over GraphQL, with the list newest first", async () => {
+    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `${sink.url}/gql`, delay: "1h", queue: "emails" });
+    const taskId = pushed.body.id as string;
+    const answer = await graphql<{
+      task: { id: string; status: string; queue: string; executions: { edges: Array<{ node: { attempt: number; status: string } }> } };
+      tasks: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean } };
+    }>(
+      instance,
+      ALICE_KEY,
+      `query($id: ID!) {
+        task(id: $id) { id status queue executions { edges { node { attempt status } } } }
+        tasks(first: 2) { edges { node { id } } pageInfo { hasNextPage } }
+      }`,
+      { id: taskId },
+    );
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data?.task).toMatchObject({ id: taskId, status: "SCHEDULED", queue: "emails" });
+    expect(answer.data?.task.executions.edges.map((edge) => edge.node)).toEqual([{ attempt: 1, status: "PENDING" }]);
+    expect(answer.data?.tasks.edges[0]?.node.id).toBe(taskId);
+    expect(answer.data?.tasks.pageInfo.hasNextPage).toBe(true);
+
+    const filtered = await graphql<{ tasks: { edges: Array<{ node: { id: string } }> } }>(
+      instance,
+      ALICE_KEY,
+      `{ tasks(filter: { queue: "emails", status: SCHEDULED }) { edges { node { id } } } }`,
+    );
+    expect(filtered.data?.tasks.edges.map((edge) => edge.node.id)).toEqual([taskId]);
+  });
+
+  it("pages through tasks with cursors", async () => {
+    const created: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      const { body } = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `${sink.url}/page`, delay: "1d", queue: "paging" });
+      created.push(body.id as string);
+    }
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const answer: Awaited<
+        ReturnType<
+          typeof graphql<{ tasks: { edges: Array<{ node: { id: string } }>; pageInfo: { endCursor: string; hasNextPage: boolean } } }>
+        >
+      > = await graphql(
+        instance,
+        ALICE_KEY,
+        `query($after: String) { tasks(first: 2, after: $after, filter: { queue: "paging" }) { edges { node { id } } pageInfo { endCursor hasNextPage } } }`,
+        { after },
+      );
+      seen.push(...(answer.data?.tasks.edges.map((edge) => edge.node.id) ?? []));
+      if (!answer.data?.tasks.pageInfo.hasNextPage) break;
+      after = answer.data.tasks.pageInfo.endCursor;
+    }
+    expect(seen).toEqual([...created].reverse());
+  });
+});

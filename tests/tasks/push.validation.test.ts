@@ -1,0 +1,133 @@
+/** Every push field and limit: refused with a status, a stable code and the field's name. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningInstance } from "../../server/app.js";
+import { createTestDatabase } from "../helpers/database.js";
+import { ALICE_KEY, graphql, rest, startTestInstance } from "../helpers/runlater.js";
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let instance: RunningInstance;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  instance = await startTestInstance(database.url);
+});
+
+afterAll(async () => {
+  await instance?.stop();
+  await database?.drop();
+});
+
+const url = "https://example.com/hook";
+type ErrorAnswer = { error: { code: string; message: string; field?: string } };
+
+const cases: Array<[string, Record<string, unknown>, number, string, string]> = [
+  ["missing url", {}, 400, "BAD_REQUEST", "url"],
+  ["url not http", { url: "ftp://example.com/file" }, 422, "VALIDATION_FAILED", "url"],
+  ["url not a URL", { url: "not a url" }, 422, "VALIDATION_FAILED", "url"],
+  ["unknown method", { url, method: "TRACE" }, 400, "BAD_REQUEST", "method"],
+  ["headers not an object", { url, headers: ["a"] }, 400, "BAD_REQUEST", "headers"],
+  ["header value not a string", { url, headers: { "X-A": 1 } }, 422, "VALIDATION_FAILED", "headers.X-A"],
+  ["invalid header name", { url, headers: { "bad header": "x" } }, 422, "VALIDATION_FAILED", "headers.bad header"],
+  ["reserved header", { url, headers: { Host: "evil.example" } }, 422, "VALIDATION_FAILED", "headers.Host"],
+  ["Runlater- header", { url, headers: { "Runlater-Signature": "forged" } }, 422, "VALIDATION_FAILED", "headers.Runlater-Signature"],
+  [
+    "too many headers",
+    { url, headers: Object.fromEntries(Array.from({ length: 51 }, (_, index) => [`X-H${index}`, "v"])) },
+    422,
+    "VALIDATION_FAILED",
+    "headers",
+  ],
+  ["body over 256 KiB", { url, body: "x".repeat(256 * 1024 + 1) }, 413, "PAYLOAD_TOO_LARGE", "body"],
+  ["bad delay", { url, delay: "soon" }, 422, "VALIDATION_FAILED", "delay"],
+  ["negative delay", { url, delay: -5 }, 422, "VALIDATION_FAILED", "delay"],
+  ["delay over 365 days", { url, delay: "366d" }, 422, "VALIDATION_FAILED", "delay"],
+  ["runAt not ISO", { url, runAt: "tomorrow" }, 422, "VALIDATION_FAILED", "runAt"],
+  ["runAt without zone", { url, runAt: "2030-01-01T10:00:00" }, 422, "VALIDATION_FAILED", "runAt"],
+  ["runAt over 365 days", { url, runAt: new Date(Date.now() + 400 * 86_400_000).toISOString() }, 422, "VALIDATION_FAILED", "runAt"],
+  ["delay and runAt", { url, delay: "5m", runAt: new Date().toISOString() }, 422, "VALIDATION_FAILED", "runAt"],
+  ["retries above 20", { url, retries: 21 }, 422, "VALIDATION_FAILED", "retries"],
+  ["retries negative", { url, retries: -1 }, 422, "VALIDATION_FAILED", "retries"],
+  ["retries not a number", { url, retries: "three" }, 400, "BAD_REQUEST", "retries"],
+  ["method in lower case", { url, method: "post" }, 400, "BAD_REQUEST", "method"],
+  ["name not a string", { url, name: 42 }, 400, "BAD_REQUEST", "name"],
+  ["timeoutMs below 1000", { url, timeoutMs: 999 }, 422, "VALIDATION_FAILED", "timeoutMs"],
+  ["timeoutMs above 300000", { url, timeoutMs: 300_001 }, 422, "VALIDATION_FAILED", "timeoutMs"],
+  ["empty name", { url, name: "  " }, 422, "VALIDATION_FAILED", "name"],
+  ["name too long", { url, name: "n".repeat(201) }, 422, "VALIDATION_FAILED", "name"],
+  ["queue with spaces", { url, queue: "my queue" }, 422, "VALIDATION_FAILED", "queue"],
+];
+
+describe("push validation over REST", () => {
+  it.each(cases)("%s", async (_label, body, status, code, field) => {
+    const answer = await rest<ErrorAnswer>(instance, ALICE_KEY, "POST", "/tasks", body);
+    expect(answer.status).toBe(status);
+    expect(answer.body.error).toMatchObject({ code, field });
+    expect(answer.body.error.message.length).toBeGreaterThan(5);
+  });
+
+  it("accepts every limit at its bound", async () => {
+    const answer = await rest(instance, ALICE_KEY, "POST", "/tasks", {
+      url,
+      method: "DELETE",
+      headers: Object.fromEntries(Array.from({ length: 50 }, (_, index) => [`X-H${index}`, "v"])),
+      body: "x".repeat(256 * 1024),
+      delay: "365d",
+      retries: 20,
+      timeoutMs: 300_000,
+      name: "n".repeat(200),
+      queue: "queue-1.a:b_c",
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ method: "DELETE", retries: 20, timeoutMs: 300_000, queue: "queue-1.a:b_c" });
+  });
+
+  it.each([
+    ["30s", 30_000],
+    ["5m", 300_000],
+    ["2h", 7_200_000],
+    ["1d", 86_400_000],
+    [90, 90_000],
+  ])("parses delay %s", async (delay, expectedMs) => {
+    const before = Date.now();
+    const answer = await rest(instance, ALICE_KEY, "POST", "/tasks", { url, delay });
+    expect(answer.status).toBe(201);
+    const offset = new Date(answer.body.runAt as string).getTime() - before;
+    expect(offset).toBeGreaterThanOrEqual(expectedMs);
+    expect(offset).toBeLessThan(expectedMs + 5000);
+  });
+
+  it("refuses malformed JSON with 400", async () => {
+    const answer = await rest<ErrorAnswer>(instance, ALICE_KEY, "POST", "/tasks", "{not json");
+    expect(answer.status).toBe(400);
+  });
+
+  it("refuses a request body over 1 MiB with 413 before parsing it", async () => {
+    const answer = await rest<ErrorAnswer>(instance, ALICE_KEY, "POST", "/tasks", { url, body: "x".repeat(1024 * 1024 + 10) });
+    expect(answer.status).toBe(413);
+    expect(answer.body.error.code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
+  it("answers 404 for an unknown or malformed task id", async () => {
+    for (const id of ["0190b6a0-0000-7000-8000-000000000000", "not-a-uuid"]) {
+      const answer = await rest<ErrorAnswer>(instance, ALICE_KEY, "GET", `/tasks/${id}`);
+      expect(answer.status).toBe(404);
+      expect(answer.body.error.code).toBe("NOT_FOUND");
+    }
+  });
+});
+
+describe("push validation over GraphQL", () => {
+  it("returns the same code and field in extensions", async () => {
+    const answer = await graphql(instance, ALICE_KEY, `mutation { pushTask(url: "${url}", retries: 99) { id } }`);
+    expect(answer.status).toBe(200);
+    expect(answer.errors?.[0]?.extensions).toMatchObject({ code: "VALIDATION_FAILED", field: "retries" });
+    const tooLarge = await graphql(instance, ALICE_KEY, `mutation($body: JSON) { pushTask(url: "${url}", body: $body) { id } }`, {
+      body: "y".repeat(256 * 1024 + 1),
+    });
+    expect(tooLarge.errors?.[0]?.extensions).toMatchObject({ code: "PAYLOAD_TOO_LARGE", field: "body" });
+    const wrongType = await graphql(instance, ALICE_KEY, `mutation($retries: Int) { pushTask(url: "${url}", retries: $retries) { id } }`, {
+      retries: "many",
+    });
+    expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: "BAD_REQUEST", field: "retries" });
+  });
+});

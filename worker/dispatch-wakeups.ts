@@ -1,0 +1,138 @@
+/**
+ * Tells the dispatcher when to look for work, so that it neither polls in a
+ * tight loop nor sleeps through a due attempt:
+ *  - a NOTIFY on DISPATCH_CHANNEL (sent when an attempt is enqueued) wakes it
+ *    at once, or arms a timer for the attempt's due time;
+ *  - after an idle fetch it asks the database for the next due attempt and arms
+ *    the timer for it (covers attempts pushed while this worker was down);
+ *  - a slow backstop poll covers a lost LISTEN connection.
+ */
+import pg from "pg";
+import type { Pool } from "../server/db/pool.js";
+import type { Logger } from "../server/logger.js";
+import { DISPATCH_CHANNEL } from "../server/services/dispatch-queue.js";
+
+const BACKSTOP_POLL_MS = 2000;
+const RECONNECT_DELAY_MS = 1000;
+/** When an attempt is due but was not fetched (claimed elsewhere a moment ago), look again after this long. */
+const DUE_BUT_NOT_FETCHED_RETRY_MS = 50;
+
+export class DispatchWakeups {
+  private listener: pg.Client | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerDueAt = Number.POSITIVE_INFINITY;
+  private waiter: (() => void) | null = null;
+  private pendingWake = false;
+  private stopped = false;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.connectListener();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimer();
+    this.wake();
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+  }
+
+  /** Resolves at the next wake-up (notification, timer, backstop or stop). */
+  async waitForWork(): Promise<void> {
+    if (this.pendingWake || this.stopped) {
+      this.pendingWake = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const backstop = setTimeout(() => this.wake(), BACKSTOP_POLL_MS);
+      this.waiter = () => {
+        clearTimeout(backstop);
+        resolve();
+      };
+    });
+  }
+
+  wake(): void {
+    const waiter = this.waiter;
+    this.waiter = null;
+    if (waiter) waiter();
+    else this.pendingWake = true;
+  }
+
+  /** Arms the timer for `dueAt` (epoch ms) unless an earlier one is armed. */
+  wakeAt(dueAt: number): void {
+    const delay = dueAt - Date.now();
+    if (delay <= 0) {
+      this.wake();
+      return;
+    }
+    if (dueAt >= this.timerDueAt) return;
+    this.clearTimer();
+    this.timerDueAt = dueAt;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerDueAt = Number.POSITIVE_INFINITY;
+      this.wake();
+    }, delay);
+  }
+
+  /** After a fetch found less than it asked for: arm the timer for the next attempt due. */
+  async armForNextDue(): Promise<void> {
+    const { rows } = await this.pool.query<{ due: Date }>(
+      `SELECT scheduled_for AS due FROM executions WHERE status = 'PENDING' ORDER BY scheduled_for LIMIT 1`,
+    );
+    const due = rows[0]?.due.getTime();
+    if (due === undefined) return;
+    this.wakeAt(Math.max(due, Date.now() + DUE_BUT_NOT_FETCHED_RETRY_MS));
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDueAt = Number.POSITIVE_INFINITY;
+  }
+
+  private async connectListener(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: "runlater-worker-listen" });
+    client.on("notification", (message) => {
+      const dueAt = Number(message.payload);
+      if (Number.isFinite(dueAt)) this.wakeAt(dueAt);
+      else this.wake();
+    });
+    client.on("error", (error) => {
+      this.logger.warn({ err: error }, "dispatch LISTEN connection failed; reconnecting");
+      this.reconnectLater(client);
+    });
+    client.on("end", () => this.reconnectLater(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${DISPATCH_CHANNEL}`);
+      this.listener = client;
+      // Anything enqueued while we were not listening is found by a fetch.
+      this.wake();
+    } catch (error) {
+      this.logger.warn({ err: error }, "could not LISTEN for dispatch wake-ups; polling until it can");
+      this.reconnectLater(client);
+    }
+  }
+
+  private readonly abandonedClients = new WeakSet<pg.Client>();
+
+  private reconnectLater(client: pg.Client): void {
+    // 'error' and 'end' both fire for one failure: reconnect once per client.
+    if (this.stopped || this.abandonedClients.has(client)) return;
+    this.abandonedClients.add(client);
+    if (this.listener === client) this.listener = null;
+    client.removeAllListeners("end");
+    client.end().catch(() => undefined);
+    setTimeout(() => void this.connectListener(), RECONNECT_DELAY_MS).unref();
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The dispatcher: fetches due attempts from pg-boss in batches and runs up to
+ * `concurrency` HTTP attempts at once, each settled as soon as it finishes (a
+ * slow endpoint never holds back the others). See server/services/attempts.ts
+ * for the state machine of an attempt.
+ */
+import type { JobWithMetadata, PgBoss } from "pg-boss";
+import type { Pool } from "../server/db/pool.js";
+import type { Logger } from "../server/logger.js";
+import { type ClaimedAttempt, claimAttempt, recordAttemptOutcome } from "../server/services/attempts.js";
+import { DISPATCH_QUEUE, type DispatchJobData } from "../server/services/dispatch-queue.js";
+import { signatureHeader } from "../server/services/signature.js";
+import { DispatchWakeups } from "./dispatch-wakeups.js";
+import { createHttpDeliverer, type DeliveryRequest } from "./http-delivery.js";
+
+const MAX_FETCH_BATCH = 100;
+export const USER_AGENT = "Runlater/0.1 (+https://github.com/runlater/runlater)";
+
+export interface DispatcherOptions {
+  pool: Pool;
+  boss: PgBoss;
+  logger: Logger;
+  databaseUrl: string;
+  concurrency: number;
+  heartbeatSeconds: number;
+  allowPrivateTargets: boolean;
+  shutdownGraceMs: number;
+}
+
+export class Dispatcher {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly wakeups: DispatchWakeups;
+  private readonly deliverer;
+  private readonly shutdown = new AbortController();
+  private loop: Promise<void> | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private stopping = false;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.wakeups = new DispatchWakeups(options.databaseUrl, options.pool, options.logger);
+    this.deliverer = createHttpDeliverer({ allowPrivateTargets: options.allowPrivateTargets, userAgent: USER_AGENT });
+  }
+
+  async start(): Promise<void> {
+    await this.wakeups.start();
+    this.loop = this.fetchLoop();
+    // Active jobs must be touched within heartbeatSeconds, or pg-boss treats their worker as dead.
+    this.heartbeat = setInterval(() => void this.touchInFlight(), (this.options.heartbeatSeconds * 1000) / 3);
+  }
+
+  /** Stops fetching, lets in-flight attempts finish for up to shutdownGraceMs, then aborts them. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.wakeups.stop();
+    await this.loop;
+    const grace = setTimeout(() => this.shutdown.abort(), this.options.shutdownGraceMs);
+    await Promise.allSettled(this.inFlight.values());
+    clearTimeout(grace);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.deliverer.close();
+  }
+
+  private async fetchLoop(): Promise<void> {
+    while (!this.stopping) {
+      const free = this.options.concurrency - this.inFlight.size;
+      if (free <= 0) {
+        await this.wakeups.waitForWork();
+        continue;
+      }
+      const requested = Math.min(free, MAX_FETCH_BATCH);
+      let jobs: JobWithMetadata<DispatchJobData>[] = [];
+      try {
+        jobs = await this.options.boss.fetch<DispatchJobData>(DISPATCH_QUEUE, { batchSize: requested, includeMetadata: true });
+      } catch (error) {
+        this.options.logger.error({ err: error }, "fetching due attempts failed");
+      }
+      for (const job of jobs) this.track(job);
+      if (jobs.length < requested) {
+        await this.wakeups
+          .armForNextDue()
+          .catch((error) => this.options.logger.error({ err: error }, "reading the next due attempt failed"));
+        await this.wakeups.waitForWork();
+      }
+    }
+  }
+
+  private track(job: JobWithMetadata<DispatchJobData>): void {
+    const run = this.runAttempt(job)
+      .catch((error) => this.options.logger.error({ err: error, jobId: job.id }, "attempt failed unexpectedly; its job will be retried"))
+      .finally(() => {
+        this.inFlight.delete(job.id);
+        this.wakeups.wake();
+      });
+    this.inFlight.set(job.id, run);
+  }
+
+  private async runAttempt(job: JobWithMetadata<DispatchJobData>): Promise<void> {
+    const { pool, boss, logger } = this.options;
+    const claim = await claimAttempt(pool, boss, job.id, job.data.executionId);
+    if (claim.kind === "lost") {
+      logger.warn({ executionId: job.data.executionId, verdict: claim.verdict.kind }, "recovered an attempt lost by a stopped worker");
+      return;
+    }
+    if (claim.kind !== "claimed") return;
+    const outcome = await this.deliverer.deliver(buildDeliveryRequest(claim.attempt), this.shutdown.signal);
+    const verdict = await recordAttemptOutcome(pool, boss, { ...claim.attempt, jobId: job.id }, outcome);
+    logger.debug(
+      { taskId: claim.attempt.task.id, attempt: claim.attempt.attempt, outcome: outcome.kind, verdict: verdict.kind },
+      "attempt settled",
+    );
+  }
+
+  private async touchInFlight(): Promise<void> {
+    const ids = [...this.inFlight.keys()];
+    if (ids.length === 0) return;
+    await this.options.boss.touch(DISPATCH_QUEUE, ids).catch((error) => this.options.logger.error({ err: error }, "job heartbeat failed"));
+  }
+}
+
+/** The exact request an attempt sends: the task's own headers plus Runlater's metadata and signature. */
+export function buildDeliveryRequest(claimed: ClaimedAttempt, now = new Date()): DeliveryRequest {
+  const { task } = claimed;
+  const body = task.body;
+  const headers: Record<string, string> = { ...task.headers };
+  if (task.bodyEncoding === "JSON" && !Object.keys(headers).some((name) => name.toLowerCase() === "content-type")) {
+    headers["content-type"] = "application/json";
+  }
+  headers["runlater-task-id"] = task.id;
+  headers["runlater-execution-id"] = claimed.executionId;
+  headers["runlater-attempt"] = String(claimed.attempt);
+  headers["runlater-signature"] = signatureHeader(claimed.signingSecrets, Math.floor(now.getTime() / 1000), body ?? "");
+  return { url: task.url, method: task.method, headers, body, timeoutMs: task.timeoutMs };
+}

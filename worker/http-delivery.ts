@@ -1,0 +1,194 @@
+/**
+ * The HTTP client that delivers task requests to their targets.
+ *
+ * `deliver` never throws for anything the target or the network does: every
+ * attempt ends in a `DeliveryOutcome` that the retry policy judges and the
+ * worker stores. Properties the rest of Runlater relies on:
+ * - the target policy holds at connect time, for hostnames (guarded DNS lookup)
+ *   and IP literals alike, so DNS rebinding cannot reach private addresses;
+ * - redirects are never followed (a redirect could point anywhere, and the 3xx
+ *   is reported to the user as it is);
+ * - `timeoutMs` bounds the whole exchange, body included;
+ * - at most `maxResponseBodyBytes` of a response are read; the rest is dropped
+ *   with the connection, so a huge response costs neither memory nor time;
+ * - connections are pooled per origin and kept alive between attempts.
+ */
+import { isIP } from "node:net";
+import { performance } from "node:perf_hooks";
+import { Agent, buildConnector } from "undici";
+import { createGuardedLookup, forbiddenAddressError, isForbiddenAddress } from "../server/services/target-policy.js";
+
+export interface DeliveryRequest {
+  url: string;
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  headers: Record<string, string>;
+  body: string | null;
+  timeoutMs: number;
+}
+
+export type DeliveryOutcome =
+  | {
+      kind: "response";
+      status: number;
+      /** Lower-case names; repeated headers joined with ", ". */
+      headers: Record<string, string>;
+      /** The first `maxResponseBodyBytes` of the body, decoded as UTF-8. */
+      body: string;
+      bodyTruncated: boolean;
+      durationMs: number;
+    }
+  | { kind: "timeout"; durationMs: number; error: string }
+  | { kind: "network-error"; durationMs: number; error: string; code?: string }
+  | { kind: "target-not-allowed"; durationMs: number; error: string };
+
+export interface HttpDelivererOptions {
+  /** Allow loopback, private and link-local targets (development, self-hosting on a LAN). */
+  allowPrivateTargets: boolean;
+  /** How much of a response body is kept. Default 64 KiB. */
+  maxResponseBodyBytes?: number;
+  /** Sent when the request has no User-Agent of its own. */
+  userAgent?: string;
+  /** Most sockets open to one origin at once, so one slow target cannot take them all. Default 8. */
+  connections?: number;
+}
+
+export interface HttpDeliverer {
+  deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome>;
+  /** Waits for in-flight requests, then closes every pooled connection. */
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+function createGuardedConnector(allowPrivateTargets: boolean): buildConnector.connector {
+  const connectSocket = buildConnector({
+    lookup: createGuardedLookup({ allowPrivateTargets }),
+    timeout: CONNECT_TIMEOUT_MS,
+  });
+  if (allowPrivateTargets) return connectSocket;
+  return (connectOptions, callback) => {
+    // Node connects to an IP-literal host without calling `lookup`, so the
+    // guarded lookup never sees http://127.0.0.1/ or http://[::1]/.
+    const { hostname } = connectOptions;
+    if (isIP(hostname) !== 0 && isForbiddenAddress(hostname)) {
+      callback(forbiddenAddressError(hostname, hostname), null);
+      return;
+    }
+    connectSocket(connectOptions, callback);
+  };
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    flat[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return flat;
+}
+
+function describeError(error: unknown): { message: string; code?: string } {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const { code } = error as { code?: unknown };
+  // With happy eyeballs Node reports one failure per address tried, and an empty message.
+  const message =
+    error instanceof AggregateError && error.message === ""
+      ? error.errors.map((inner: unknown) => (inner instanceof Error ? inner.message : String(inner))).join("; ")
+      : error.message;
+  return { message: message || error.name, ...(typeof code === "string" ? { code } : {}) };
+}
+
+export function createHttpDeliverer(options: HttpDelivererOptions): HttpDeliverer {
+  const maxResponseBodyBytes = options.maxResponseBodyBytes ?? 64 * 1024;
+  const userAgent = options.userAgent ?? "Runlater";
+  const agent = new Agent({
+    connect: createGuardedConnector(options.allowPrivateTargets),
+    connections: options.connections ?? 8,
+    // One request at a time per socket: pipelining lets one slow response delay others.
+    pipelining: 1,
+    // Idle sockets live 4 s, under Node's default 5 s server keep-alive so we do
+    // not reuse a socket the server is closing; longer when the server's
+    // Keep-Alive header says so, up to a minute.
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 60_000,
+  });
+
+  async function deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
+    const startedAt = performance.now();
+    const elapsed = () => Math.round(performance.now() - startedAt);
+    const timedOut = new Error(`timed out after ${request.timeoutMs} ms`);
+    const shuttingDown = new Error("aborted: worker shutting down");
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(timedOut), request.timeoutMs);
+    const abortForShutdown = () => controller.abort(shuttingDown);
+    if (signal?.aborted) abortForShutdown();
+    signal?.addEventListener("abort", abortForShutdown, { once: true });
+
+    const headers = { ...request.headers };
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === "user-agent")) {
+      headers["user-agent"] = userAgent;
+    }
+
+    try {
+      const url = new URL(request.url);
+      const response = await agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: request.method,
+        headers,
+        body: request.body,
+        signal: controller.signal,
+        // Our own timer bounds the whole exchange; undici's would only bound parts of it.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+
+      const chunks: Buffer[] = [];
+      let received = 0;
+      let bodyTruncated = false;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        const room = maxResponseBodyBytes - received;
+        if (chunk.length > room) {
+          chunks.push(chunk.subarray(0, room));
+          bodyTruncated = true;
+          // Leaving the loop destroys the body stream, which closes the connection
+          // instead of downloading the rest.
+          break;
+        }
+        chunks.push(chunk);
+        received += chunk.length;
+      }
+
+      return {
+        kind: "response",
+        status: response.statusCode,
+        headers: flattenHeaders(response.headers),
+        body: Buffer.concat(chunks).toString("utf8"),
+        bodyTruncated,
+        durationMs: elapsed(),
+      };
+    } catch (error) {
+      const durationMs = elapsed();
+      if (controller.signal.reason === timedOut) {
+        return { kind: "timeout", durationMs, error: timedOut.message };
+      }
+      if (controller.signal.reason === shuttingDown) {
+        return { kind: "network-error", durationMs, error: shuttingDown.message, code: "ABORTED" };
+      }
+      const { message, code } = describeError(error);
+      if (code === "TARGET_NOT_ALLOWED") return { kind: "target-not-allowed", durationMs, error: message };
+      if (code !== undefined && TIMEOUT_CODES.has(code)) return { kind: "timeout", durationMs, error: message };
+      return { kind: "network-error", durationMs, error: message, ...(code ? { code } : {}) };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", abortForShutdown);
+    }
+  }
+
+  return {
+    deliver,
+    close: () => agent.close(),
+  };
+}
