@@ -60,6 +60,8 @@ export async function startRuntime(config: Config, logger: Logger, role: Role): 
       application_name: `runlater-${role}-pgboss`,
       supervise: runsWorker,
       superviseIntervalSeconds: config.superviseIntervalSeconds,
+      // The monitor pass is what fails jobs whose heartbeat stopped (a crashed worker).
+      monitorIntervalSeconds: config.superviseIntervalSeconds,
       schedule: false,
     });
     boss.on("error", (error) => logger.error({ err: error }, "pg-boss error"));

@@ -6,7 +6,6 @@ import type { Role } from "../../server/runtime.js";
 import { testEnvironment } from "./runlater.js";
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const tsx = path.join(projectRoot, "node_modules/.bin/tsx");
 
 export interface RunlaterProcess {
   child: ChildProcess;
@@ -17,7 +16,8 @@ export interface RunlaterProcess {
 }
 
 export function spawnRunlater(role: Role, databaseUrl: string, env: Record<string, string> = {}): RunlaterProcess {
-  const child = spawn(tsx, ["bin/runlater.ts", role], {
+  // One process (tsx as a loader, not its wrapper CLI), so signals reach Runlater itself.
+  const child = spawn(process.execPath, ["--import", "tsx", "bin/runlater.ts", role], {
     cwd: projectRoot,
     env: { ...process.env, ...testEnvironment(databaseUrl, { LOG_LEVEL: "info", ...env }) },
     stdio: ["ignore", "pipe", "pipe"],
