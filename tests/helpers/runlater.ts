@@ -3,6 +3,7 @@
  * fresh database per test file, with personas alice and bob in two
  * organisations, and small REST/GraphQL clients.
  */
+import { afterAll, beforeAll } from "vitest";
 import { type RunningInstance, startRunlater } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
 import { createPool } from "../../server/db/pool.js";
@@ -10,6 +11,8 @@ import { createLogger } from "../../server/logger.js";
 import type { Role } from "../../server/runtime.js";
 import { createApiKey } from "../../server/services/api-keys.js";
 import { createOrganization } from "../../server/services/organizations.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
+import { type Sink, type SinkHandler, startSink } from "./sink.js";
 
 export const ALICE_KEY = "rl_alice_test_key_0123456789abcdefghijkl";
 
@@ -125,4 +128,31 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+}
+
+export interface TestInstanceContext {
+  database: TestDatabase;
+  instance: RunningInstance;
+  /** A loopback endpoint answering 200, or as `sink` scripts it. */
+  sink: Sink;
+}
+
+/**
+ * Registers hooks that give the test file its own database, a running
+ * instance and a sink, and tear all three down afterwards. The returned
+ * object is filled in before the first test runs.
+ */
+export function useTestInstance(options: { role?: Role; env?: Record<string, string>; sink?: SinkHandler } = {}): TestInstanceContext {
+  const context = {} as TestInstanceContext;
+  beforeAll(async () => {
+    context.database = await createTestDatabase();
+    context.instance = await startTestInstance(context.database.url, { role: options.role, env: options.env });
+    context.sink = await startSink(options.sink);
+  });
+  afterAll(async () => {
+    await context.sink?.close();
+    await context.instance?.stop();
+    await context.database?.drop();
+  });
+  return context;
 }

@@ -1,39 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningInstance } from "../../server/app.js";
+import { describe, expect, it } from "vitest";
 import { verifySignature } from "../../server/services/signature.js";
-import { createTestDatabase } from "../helpers/database.js";
-import { ALICE_KEY, eventually, graphql, rest, startTestInstance } from "../helpers/runlater.js";
-import { type Sink, startSink } from "../helpers/sink.js";
+import { ALICE_KEY, eventually, graphql, rest, useTestInstance } from "../helpers/runlater.js";
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let instance: RunningInstance;
-let sink: Sink;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  instance = await startTestInstance(database.url);
-  sink = await startSink((request) => ({
+const runlater = useTestInstance({
+  sink: (request) => ({
     status: 200,
     headers: { "content-type": "application/json" },
     body: `{"echo":${request.body || "null"}}`,
-  }));
-});
-
-afterAll(async () => {
-  await sink?.close();
-  await instance?.stop();
-  await database?.drop();
+  }),
 });
 
 async function secrets(): Promise<{ current: string; previous: string | null }> {
-  const { body } = await rest<{ current: string; previous: string | null }>(instance, ALICE_KEY, "GET", "/signing-secrets");
+  const { body } = await rest<{ current: string; previous: string | null }>(runlater.instance, ALICE_KEY, "GET", "/signing-secrets");
   return body;
 }
 
 describe("a pushed task is delivered, signed and recorded", () => {
   it("delivers a REST push with its method, headers, JSON body and Runlater's signed metadata", async () => {
-    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", {
-      url: `${sink.url}/hook?source=test`,
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", {
+      url: `${runlater.sink.url}/hook?source=test`,
       method: "PUT",
       headers: { "X-Custom": "yes" },
       body: { id: 1, name: "ünïcode" },
@@ -43,7 +28,7 @@ describe("a pushed task is delivered, signed and recorded", () => {
     expect(pushed.body).toMatchObject({ status: "SCHEDULED", method: "PUT", name: "first task", retries: 3, timeoutMs: 30000 });
     const taskId = pushed.body.id as string;
 
-    const [received] = await sink.waitForRequests(1);
+    const [received] = await runlater.sink.waitForRequests(1);
     expect(received).toBeDefined();
     expect(received!.method).toBe("PUT");
     expect(received!.path).toBe("/hook?source=test");
@@ -58,14 +43,14 @@ describe("a pushed task is delivered, signed and recorded", () => {
     expect(verifySignature(signature, "whsec_wrong", received!.body)).toBe(false);
 
     const task = await eventually(async () => {
-      const { body } = await rest(instance, ALICE_KEY, "GET", `/tasks/${taskId}`);
+      const { body } = await rest(runlater.instance, ALICE_KEY, "GET", `/tasks/${taskId}`);
       return body.status === "SUCCEEDED" ? body : undefined;
     });
     expect(task.attempts).toBe(1);
     expect(task.completedAt).toBeTruthy();
 
     const executions = await rest<{ edges: Array<{ node: Record<string, unknown> }> }>(
-      instance,
+      runlater.instance,
       ALICE_KEY,
       "GET",
       `/tasks/${taskId}/executions`,
@@ -86,21 +71,21 @@ describe("a pushed task is delivered, signed and recorded", () => {
     expect(typeof execution.durationMs).toBe("number");
     expect(new Date(execution.startedAt as string).getTime()).toBeLessThanOrEqual(new Date(execution.finishedAt as string).getTime());
 
-    const single = await rest(instance, ALICE_KEY, "GET", `/executions/${execution.id}`);
+    const single = await rest(runlater.instance, ALICE_KEY, "GET", `/executions/${execution.id}`);
     expect(single.body).toMatchObject({ id: execution.id, taskId, status: "SUCCEEDED" });
   });
 
   it("delivers a GraphQL push with a raw string body sent as-is", async () => {
-    const before = sink.requests.length;
+    const before = runlater.sink.requests.length;
     const answer = await graphql<{ pushTask: { id: string; bodyEncoding: string } }>(
-      instance,
+      runlater.instance,
       ALICE_KEY,
       `mutation($url: String!, $headers: JSONObject) { pushTask(url: $url, body: "plain text, not JSON", headers: $headers) { id bodyEncoding status } }`,
-      { url: `${sink.url}/raw`, headers: { "content-type": "text/plain" } },
+      { url: `${runlater.sink.url}/raw`, headers: { "content-type": "text/plain" } },
     );
     expect(answer.errors).toBeUndefined();
     expect(answer.data?.pushTask.bodyEncoding).toBe("RAW");
-    const requests = await sink.waitForRequests(before + 1);
+    const requests = await runlater.sink.waitForRequests(before + 1);
     const received = requests[before]!;
     expect(received.body).toBe("plain text, not JSON");
     expect(received.headers["content-type"]).toBe("text/plain");
@@ -108,13 +93,17 @@ describe("a pushed task is delivered, signed and recorded", () => {
   });
 
   it("reads a task and its executions over GraphQL, with the list newest first", async () => {
-    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `${sink.url}/gql`, delay: "1h", queue: "emails" });
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", {
+      url: `${runlater.sink.url}/gql`,
+      delay: "1h",
+      queue: "emails",
+    });
     const taskId = pushed.body.id as string;
     const answer = await graphql<{
       task: { id: string; status: string; queue: string; executions: { edges: Array<{ node: { attempt: number; status: string } }> } };
       tasks: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean } };
     }>(
-      instance,
+      runlater.instance,
       ALICE_KEY,
       `query($id: ID!) {
         task(id: $id) { id status queue executions { edges { node { attempt status } } } }
@@ -129,7 +118,7 @@ describe("a pushed task is delivered, signed and recorded", () => {
     expect(answer.data?.tasks.pageInfo.hasNextPage).toBe(true);
 
     const filtered = await graphql<{ tasks: { edges: Array<{ node: { id: string } }> } }>(
-      instance,
+      runlater.instance,
       ALICE_KEY,
       `{ tasks(filter: { queue: "emails", status: SCHEDULED }) { edges { node { id } } } }`,
     );
@@ -139,7 +128,11 @@ describe("a pushed task is delivered, signed and recorded", () => {
   it("pages through tasks with cursors", async () => {
     const created: string[] = [];
     for (let index = 0; index < 5; index++) {
-      const { body } = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `${sink.url}/page`, delay: "1d", queue: "paging" });
+      const { body } = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", {
+        url: `${runlater.sink.url}/page`,
+        delay: "1d",
+        queue: "paging",
+      });
       created.push(body.id as string);
     }
     const seen: string[] = [];
@@ -150,7 +143,7 @@ describe("a pushed task is delivered, signed and recorded", () => {
           typeof graphql<{ tasks: { edges: Array<{ node: { id: string } }>; pageInfo: { endCursor: string; hasNextPage: boolean } } }>
         >
       > = await graphql(
-        instance,
+        runlater.instance,
         ALICE_KEY,
         `query($after: String) { tasks(first: 2, after: $after, filter: { queue: "paging" }) { edges { node { id } } pageInfo { endCursor hasNextPage } } }`,
         { after },

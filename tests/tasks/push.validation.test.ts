@@ -1,21 +1,8 @@
 /** Every push field and limit: refused with a status, a stable code and the field's name. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningInstance } from "../../server/app.js";
-import { createTestDatabase } from "../helpers/database.js";
-import { ALICE_KEY, graphql, rest, startTestInstance } from "../helpers/runlater.js";
+import { describe, expect, it } from "vitest";
+import { ALICE_KEY, graphql, rest, useTestInstance } from "../helpers/runlater.js";
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let instance: RunningInstance;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  instance = await startTestInstance(database.url);
-});
-
-afterAll(async () => {
-  await instance?.stop();
-  await database?.drop();
-});
+const runlater = useTestInstance();
 
 const url = "https://example.com/hook";
 type ErrorAnswer = { error: { code: string; message: string; field?: string } };
@@ -59,14 +46,14 @@ const cases: Array<[string, Record<string, unknown>, number, string, string]> = 
 
 describe("push validation over REST", () => {
   it.each(cases)("%s", async (_label, body, status, code, field) => {
-    const answer = await rest<ErrorAnswer>(instance, ALICE_KEY, "POST", "/tasks", body);
+    const answer = await rest<ErrorAnswer>(runlater.instance, ALICE_KEY, "POST", "/tasks", body);
     expect(answer.status).toBe(status);
     expect(answer.body.error).toMatchObject({ code, field });
     expect(answer.body.error.message.length).toBeGreaterThan(5);
   });
 
   it("accepts every limit at its bound", async () => {
-    const answer = await rest(instance, ALICE_KEY, "POST", "/tasks", {
+    const answer = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", {
       url,
       method: "DELETE",
       headers: Object.fromEntries(Array.from({ length: 50 }, (_, index) => [`X-H${index}`, "v"])),
@@ -89,7 +76,7 @@ describe("push validation over REST", () => {
     [90, 90_000],
   ])("parses delay %s", async (delay, expectedMs) => {
     const before = Date.now();
-    const answer = await rest(instance, ALICE_KEY, "POST", "/tasks", { url, delay });
+    const answer = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url, delay });
     expect(answer.status).toBe(201);
     const offset = new Date(answer.body.runAt as string).getTime() - before;
     expect(offset).toBeGreaterThanOrEqual(expectedMs);
@@ -97,19 +84,19 @@ describe("push validation over REST", () => {
   });
 
   it("refuses malformed JSON with 400", async () => {
-    const answer = await rest<ErrorAnswer>(instance, ALICE_KEY, "POST", "/tasks", "{not json");
+    const answer = await rest<ErrorAnswer>(runlater.instance, ALICE_KEY, "POST", "/tasks", "{not json");
     expect(answer.status).toBe(400);
   });
 
   it("refuses a request body over 1 MiB with 413 before parsing it", async () => {
-    const answer = await rest<ErrorAnswer>(instance, ALICE_KEY, "POST", "/tasks", { url, body: "x".repeat(1024 * 1024 + 10) });
+    const answer = await rest<ErrorAnswer>(runlater.instance, ALICE_KEY, "POST", "/tasks", { url, body: "x".repeat(1024 * 1024 + 10) });
     expect(answer.status).toBe(413);
     expect(answer.body.error.code).toBe("PAYLOAD_TOO_LARGE");
   });
 
   it("answers 404 for an unknown or malformed task id", async () => {
     for (const id of ["0190b6a0-0000-7000-8000-000000000000", "not-a-uuid"]) {
-      const answer = await rest<ErrorAnswer>(instance, ALICE_KEY, "GET", `/tasks/${id}`);
+      const answer = await rest<ErrorAnswer>(runlater.instance, ALICE_KEY, "GET", `/tasks/${id}`);
       expect(answer.status).toBe(404);
       expect(answer.body.error.code).toBe("NOT_FOUND");
     }
@@ -118,16 +105,21 @@ describe("push validation over REST", () => {
 
 describe("push validation over GraphQL", () => {
   it("returns the same code and field in extensions", async () => {
-    const answer = await graphql(instance, ALICE_KEY, `mutation { pushTask(url: "${url}", retries: 99) { id } }`);
+    const answer = await graphql(runlater.instance, ALICE_KEY, `mutation { pushTask(url: "${url}", retries: 99) { id } }`);
     expect(answer.status).toBe(200);
     expect(answer.errors?.[0]?.extensions).toMatchObject({ code: "VALIDATION_FAILED", field: "retries" });
-    const tooLarge = await graphql(instance, ALICE_KEY, `mutation($body: JSON) { pushTask(url: "${url}", body: $body) { id } }`, {
+    const tooLarge = await graphql(runlater.instance, ALICE_KEY, `mutation($body: JSON) { pushTask(url: "${url}", body: $body) { id } }`, {
       body: "y".repeat(256 * 1024 + 1),
     });
     expect(tooLarge.errors?.[0]?.extensions).toMatchObject({ code: "PAYLOAD_TOO_LARGE", field: "body" });
-    const wrongType = await graphql(instance, ALICE_KEY, `mutation($retries: Int) { pushTask(url: "${url}", retries: $retries) { id } }`, {
-      retries: "many",
-    });
+    const wrongType = await graphql(
+      runlater.instance,
+      ALICE_KEY,
+      `mutation($retries: Int) { pushTask(url: "${url}", retries: $retries) { id } }`,
+      {
+        retries: "many",
+      },
+    );
     expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: "BAD_REQUEST", field: "retries" });
   });
 });

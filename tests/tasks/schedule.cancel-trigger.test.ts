@@ -1,30 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningInstance } from "../../server/app.js";
-import { createTestDatabase } from "../helpers/database.js";
-import { ALICE_KEY, eventually, rest, startTestInstance } from "../helpers/runlater.js";
-import { type Sink, startSink } from "../helpers/sink.js";
+import { describe, expect, it } from "vitest";
+import { ALICE_KEY, eventually, rest, useTestInstance } from "../helpers/runlater.js";
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let instance: RunningInstance;
-let sink: Sink;
+const runlater = useTestInstance();
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  instance = await startTestInstance(database.url);
-  sink = await startSink();
-});
-
-afterAll(async () => {
-  await sink?.close();
-  await instance?.stop();
-  await database?.drop();
-});
-
-const requestsFor = (path: string) => sink.requests.filter((request) => request.path === path);
+const requestsFor = (path: string) => runlater.sink.requests.filter((request) => request.path === path);
 
 describe("scheduling", () => {
   it("delivers a delayed task no earlier than its due time and soon after it", async () => {
-    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `${sink.url}/delayed`, delay: "2s" });
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/delayed`, delay: "2s" });
     const dueAt = new Date(pushed.body.runAt as string).getTime();
     await eventually(async () => requestsFor("/delayed").length === 1, 10_000, 10);
     const lateness = requestsFor("/delayed")[0]!.receivedAt - dueAt;
@@ -35,46 +18,51 @@ describe("scheduling", () => {
 
   it("delivers at runAt", async () => {
     const runAt = new Date(Date.now() + 1500).toISOString();
-    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `${sink.url}/run-at`, runAt });
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/run-at`, runAt });
     expect(pushed.body.runAt).toBe(runAt);
     await eventually(async () => requestsFor("/run-at").length === 1, 10_000, 10);
     expect(requestsFor("/run-at")[0]!.receivedAt).toBeGreaterThanOrEqual(new Date(runAt).getTime());
   });
 
   it("never calls a task cancelled before it is due", async () => {
-    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `${sink.url}/cancelled`, delay: "1s" });
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/cancelled`, delay: "1s" });
     const id = pushed.body.id as string;
-    const cancelled = await rest(instance, ALICE_KEY, "DELETE", `/tasks/${id}`);
+    const cancelled = await rest(runlater.instance, ALICE_KEY, "DELETE", `/tasks/${id}`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe("CANCELLED");
     // Wait well past the due time.
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(requestsFor("/cancelled")).toHaveLength(0);
-    const { body } = await rest<{ edges: Array<{ node: { status: string } }> }>(instance, ALICE_KEY, "GET", `/tasks/${id}/executions`);
+    const { body } = await rest<{ edges: Array<{ node: { status: string } }> }>(
+      runlater.instance,
+      ALICE_KEY,
+      "GET",
+      `/tasks/${id}/executions`,
+    );
     expect(body.edges.map((edge) => edge.node.status)).toEqual(["CANCELLED"]);
-    const again = await rest(instance, ALICE_KEY, "DELETE", `/tasks/${id}`);
+    const again = await rest(runlater.instance, ALICE_KEY, "DELETE", `/tasks/${id}`);
     expect(again.body.status).toBe("CANCELLED");
   });
 
   it("refuses to cancel a finished task", async () => {
-    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `${sink.url}/finished` });
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/finished` });
     const id = pushed.body.id as string;
-    await eventually(async () => (await rest(instance, ALICE_KEY, "GET", `/tasks/${id}`)).body.status === "SUCCEEDED");
-    const answer = await rest<{ error: { code: string } }>(instance, ALICE_KEY, "DELETE", `/tasks/${id}`);
+    await eventually(async () => (await rest(runlater.instance, ALICE_KEY, "GET", `/tasks/${id}`)).body.status === "SUCCEEDED");
+    const answer = await rest<{ error: { code: string } }>(runlater.instance, ALICE_KEY, "DELETE", `/tasks/${id}`);
     expect(answer.status).toBe(409);
     expect(answer.body.error.code).toBe("CONFLICT");
   });
 
   it("runs a task now when triggered", async () => {
-    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `${sink.url}/triggered`, delay: "1h" });
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/triggered`, delay: "1h" });
     const id = pushed.body.id as string;
     const triggeredAt = Date.now();
-    const triggered = await rest(instance, ALICE_KEY, "POST", `/tasks/${id}/trigger`);
+    const triggered = await rest(runlater.instance, ALICE_KEY, "POST", `/tasks/${id}/trigger`);
     expect(triggered.status).toBe(200);
     await eventually(async () => requestsFor("/triggered").length === 1, 5000, 10);
     expect(requestsFor("/triggered")[0]!.receivedAt - triggeredAt).toBeLessThan(1000);
     const task = await eventually(async () => {
-      const { body } = await rest(instance, ALICE_KEY, "GET", `/tasks/${id}`);
+      const { body } = await rest(runlater.instance, ALICE_KEY, "GET", `/tasks/${id}`);
       return body.status === "SUCCEEDED" ? body : undefined;
     });
     expect(task.attempts).toBe(1);

@@ -1,36 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningInstance } from "../../server/app.js";
+import { describe, expect, it } from "vitest";
 import { verifySignature } from "../../server/services/signature.js";
-import { createTestDatabase } from "../helpers/database.js";
-import { ALICE_KEY, graphql, rest, startTestInstance } from "../helpers/runlater.js";
-import { type Sink, startSink } from "../helpers/sink.js";
+import { ALICE_KEY, graphql, rest, useTestInstance } from "../helpers/runlater.js";
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let instance: RunningInstance;
-let sink: Sink;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  instance = await startTestInstance(database.url);
-  sink = await startSink();
-});
-
-afterAll(async () => {
-  await sink?.close();
-  await instance?.stop();
-  await database?.drop();
-});
+const runlater = useTestInstance();
 
 type Secrets = { current: string; previous: string | null; previousExpiresAt: string | null };
 
 describe("signing secret rotation", () => {
   it("signs with both secrets during the grace period, each signature verifiable", async () => {
-    const before = await rest<Secrets>(instance, ALICE_KEY, "GET", "/signing-secrets");
+    const before = await rest<Secrets>(runlater.instance, ALICE_KEY, "GET", "/signing-secrets");
     expect(before.body).toMatchObject({ previous: null, previousExpiresAt: null });
     expect(before.body.current).toMatch(/^whsec_/);
 
     const rotated = await graphql<{ rotateSigningSecret: Secrets }>(
-      instance,
+      runlater.instance,
       ALICE_KEY,
       "mutation { rotateSigningSecret { current previous previousExpiresAt } }",
     );
@@ -41,15 +24,15 @@ describe("signing secret rotation", () => {
     expect(graceHours).toBeGreaterThan(23.9);
     expect(graceHours).toBeLessThanOrEqual(24);
 
-    await rest(instance, ALICE_KEY, "POST", "/tasks", { url: sink.url, body: { rotated: true } });
-    const [received] = await sink.waitForRequests(1);
+    await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: runlater.sink.url, body: { rotated: true } });
+    const [received] = await runlater.sink.waitForRequests(1);
     const header = String(received!.headers["runlater-signature"]);
     expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
     expect(verifySignature(header, after.current, received!.body)).toBe(true);
     expect(verifySignature(header, before.body.current, received!.body)).toBe(true);
     expect(verifySignature(header, after.current, `${received!.body} `)).toBe(false);
 
-    const listed = await graphql<{ signingSecrets: Secrets }>(instance, ALICE_KEY, "{ signingSecrets { current previous } }");
+    const listed = await graphql<{ signingSecrets: Secrets }>(runlater.instance, ALICE_KEY, "{ signingSecrets { current previous } }");
     expect(listed.data?.signingSecrets).toMatchObject({ current: after.current, previous: before.body.current });
   });
 });

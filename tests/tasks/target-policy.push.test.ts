@@ -1,27 +1,10 @@
 /** With private targets refused (production default): checked at push, and again at connect time. */
 import dns from "node:dns/promises";
 import os from "node:os";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningInstance } from "../../server/app.js";
-import { createTestDatabase } from "../helpers/database.js";
-import { ALICE_KEY, eventually, rest, startTestInstance } from "../helpers/runlater.js";
-import { type Sink, startSink } from "../helpers/sink.js";
+import { describe, expect, it } from "vitest";
+import { ALICE_KEY, eventually, rest, useTestInstance } from "../helpers/runlater.js";
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let instance: RunningInstance;
-let sink: Sink;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  instance = await startTestInstance(database.url, { env: { RUNLATER_ALLOW_PRIVATE_TARGETS: "false" } });
-  sink = await startSink();
-});
-
-afterAll(async () => {
-  await sink?.close();
-  await instance?.stop();
-  await database?.drop();
-});
+const runlater = useTestInstance({ env: { RUNLATER_ALLOW_PRIVATE_TARGETS: "false" } });
 
 describe("target policy", () => {
   it.each([
@@ -35,13 +18,13 @@ describe("target policy", () => {
     "http://[::ffff:127.0.0.1]/hook",
     "http://2130706433/",
   ])("refuses %s at push with 422 TARGET_NOT_ALLOWED", async (url) => {
-    const answer = await rest<{ error: { code: string; field: string } }>(instance, ALICE_KEY, "POST", "/tasks", { url });
+    const answer = await rest<{ error: { code: string; field: string } }>(runlater.instance, ALICE_KEY, "POST", "/tasks", { url });
     expect(answer.status).toBe(422);
     expect(answer.body.error).toMatchObject({ code: "TARGET_NOT_ALLOWED", field: "url" });
   });
 
   it("accepts a public address", async () => {
-    const answer = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: "https://93.184.215.14/hook", delay: "1d" });
+    const answer = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: "https://93.184.215.14/hook", delay: "1d" });
     expect(answer.status).toBe(201);
   });
 
@@ -49,21 +32,21 @@ describe("target policy", () => {
     const hostname = os.hostname();
     const { address } = await dns.lookup(hostname);
     expect(address.startsWith("127.")).toBe(true); // the machine's own name resolves to loopback here
-    const port = new URL(sink.url).port;
-    const pushed = await rest(instance, ALICE_KEY, "POST", "/tasks", { url: `http://${hostname}:${port}/rebound`, retries: 3 });
+    const port = new URL(runlater.sink.url).port;
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `http://${hostname}:${port}/rebound`, retries: 3 });
     expect(pushed.status).toBe(201);
     const task = await eventually(async () => {
-      const { body } = await rest(instance, ALICE_KEY, "GET", `/tasks/${pushed.body.id}`);
+      const { body } = await rest(runlater.instance, ALICE_KEY, "GET", `/tasks/${pushed.body.id}`);
       return body.status === "FAILED" ? body : undefined;
     });
     expect(task.attempts).toBe(1); // final, not retried
     const { body } = await rest<{ edges: Array<{ node: { error: string } }> }>(
-      instance,
+      runlater.instance,
       ALICE_KEY,
       "GET",
       `/tasks/${pushed.body.id}/executions`,
     );
     expect(body.edges[0]!.node.error).toMatch(/not allowed|private|loopback/i);
-    expect(sink.requests).toHaveLength(0);
+    expect(runlater.sink.requests).toHaveLength(0);
   });
 });
