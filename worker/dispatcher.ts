@@ -122,7 +122,7 @@ export class Dispatcher {
 export function buildDeliveryRequest(claimed: ClaimedAttempt, now = new Date()): DeliveryRequest {
   const { task } = claimed;
   const body = task.body;
-  const headers: Record<string, string> = { ...task.headers };
+  const headers: Record<string, string> = { ...(task.headers as Record<string, string>) };
   if (task.bodyEncoding === "JSON" && !Object.keys(headers).some((name) => name.toLowerCase() === "content-type")) {
     headers["content-type"] = "application/json";
   }

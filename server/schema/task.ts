@@ -17,7 +17,11 @@ export const TaskStatusEnum = builder.enumType("TaskStatus", {
 
 export const TaskTypeEnum = builder.enumType("TaskType", {
   description: "What schedules the task's attempts.",
-  values: { ONE_OFF: { description: "Runs once, at runAt." }, CRON: { description: "Recurs on a cron schedule." } } as const,
+  values: {
+    ONE_OFF: { description: "Runs once, at runAt." },
+    CRON: { description: "Recurs on a cron schedule." },
+    CALLBACK: { description: "Delivers a callback (callbackUrl or onFailureUrl) about another task." },
+  } as const,
 });
 
 export const HttpMethodEnum = builder.enumType("HttpMethod", {

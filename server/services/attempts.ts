@@ -21,7 +21,7 @@ import { v7 as uuidv7 } from "uuid";
 import type { DeliveryOutcome } from "../../worker/http-delivery.js";
 import type { Pool, PoolClient } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
-import { bossDb, DISPATCH_QUEUE, enqueueAttempt } from "./dispatch-queue.js";
+import { bossDb, DISPATCH_QUEUE, enqueueAttempts } from "./dispatch-queue.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
 import type { TaskRow } from "./tasks.js";
 import { TASK_COLUMNS } from "./tasks.js";
@@ -148,13 +148,14 @@ async function settleAttempt(
   if (verdict.kind === "retry" && !cancelled) {
     const executionId = uuidv7();
     const runAt = new Date(Date.now() + verdict.delayMs);
+    // A retry keeps the task's place in its queue: it is admitted at once, and the slot stays taken.
     await client.query(
-      `INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for)
-       VALUES ($1, $2, $3, $4, 'PENDING', $5)`,
-      [executionId, claimed.task.organizationId, claimed.task.id, claimed.attempt + 1, runAt],
+      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at)
+       SELECT $1, organization_id, task_id, run, $3, 'PENDING', $4, now() FROM executions WHERE id = $2`,
+      [executionId, claimed.executionId, claimed.attempt + 1, runAt],
     );
     await client.query("UPDATE tasks SET status = 'SCHEDULED', updated_at = now() WHERE id = $1", [claimed.task.id]);
-    await enqueueAttempt(boss, client, { executionId, runAt });
+    await enqueueAttempts(boss, client, [{ executionId, organizationId: claimed.task.organizationId, queue: null, runAt }]);
   } else if (!cancelled) {
     const status = verdict.kind === "succeeded" ? "SUCCEEDED" : "FAILED";
     await client.query("UPDATE tasks SET status = $2, completed_at = now(), updated_at = now() WHERE id = $1", [claimed.task.id, status]);

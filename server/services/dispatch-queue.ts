@@ -41,14 +41,45 @@ export async function ensureDispatchQueue(boss: PgBoss, options: { heartbeatSeco
   }
 }
 
+/** A PENDING execution whose row is written, ready to be handed to the dispatcher. */
+export interface AttemptToEnqueue {
+  executionId: string;
+  organizationId: string;
+  /** The task's queue: attempts of a named queue wait for the queue to admit them. */
+  queue: string | null;
+  runAt: Date;
+}
+
 /**
- * Enqueues the job for an attempt, on `client` so it commits (or not) with the
- * caller's transaction, and wakes the workers when it is due.
+ * The `admitted_at` an execution row is inserted with: now for attempts that
+ * are enqueued at once, null for those that wait for their queue's admission.
  */
-export async function enqueueAttempt(boss: PgBoss, client: Queryable, attempt: { executionId: string; runAt: Date }): Promise<void> {
-  const data: DispatchJobData = { executionId: attempt.executionId };
-  await boss.send(DISPATCH_QUEUE, data, { id: attempt.executionId, startAfter: attempt.runAt, db: bossDb(client) });
-  await notifyDue(client, attempt.runAt);
+export function initialAdmittedAt(queue: string | null, now: Date): Date | null {
+  return queue === null ? now : null;
+}
+
+/**
+ * Hands attempts (whose execution rows are written, with `initialAdmittedAt`)
+ * to the dispatcher, on `client` so it all commits or not with the caller's
+ * transaction: one pg-boss job per admitted attempt, in one statement, and a
+ * NOTIFY that wakes the workers when the earliest is due.
+ */
+export async function enqueueAttempts(boss: PgBoss, client: Queryable, attempts: AttemptToEnqueue[]): Promise<void> {
+  if (attempts.length === 0) return;
+  const admitted = attempts.filter((attempt) => attempt.queue === null);
+  if (admitted.length > 0) {
+    await boss.insert(
+      DISPATCH_QUEUE,
+      admitted.map((attempt) => ({
+        id: attempt.executionId,
+        data: { executionId: attempt.executionId } satisfies DispatchJobData,
+        startAfter: attempt.runAt,
+      })),
+      { db: bossDb(client) },
+    );
+  }
+  const earliest = Math.min(...attempts.map((attempt) => attempt.runAt.getTime()));
+  await notifyDue(client, new Date(earliest));
 }
 
 /** NOTIFY is transactional: workers hear it only if and when the transaction commits. */

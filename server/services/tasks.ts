@@ -10,37 +10,22 @@ import { v7 as uuidv7 } from "uuid";
 import type { Pool, PoolClient, Queryable } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
-import { bossDb, DISPATCH_QUEUE, enqueueAttempt, notifyDue } from "./dispatch-queue.js";
+import type { Task } from "../generated/prisma/client.js";
+import { bossDb, DISPATCH_QUEUE, enqueueAttempts, initialAdmittedAt, notifyDue } from "./dispatch-queue.js";
 import { assertTargetUrlAllowed } from "./target-policy.js";
 import { limits, parsePushFields, type TaskSpec } from "./task-input.js";
 
 export type TaskStatus = "SCHEDULED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
 
-/** A task row, shaped like the Prisma model so GraphQL can resolve it without refetching. */
-export interface TaskRow {
-  id: string;
-  organizationId: string;
-  type: "ONE_OFF" | "CRON";
-  name: string | null;
-  queue: string | null;
-  status: TaskStatus;
-  url: string;
-  method: TaskSpec["method"];
-  headers: Record<string, string>;
-  body: string | null;
-  bodyEncoding: TaskSpec["bodyEncoding"];
-  retries: number;
-  timeoutMs: number;
-  runAt: Date;
-  attempts: number;
-  createdAt: Date;
-  updatedAt: Date;
-  completedAt: Date | null;
-}
+/** A task row, as the Prisma model types it, so GraphQL can resolve it without refetching. */
+export type TaskRow = Task;
 
 export const TASK_COLUMNS = `id, organization_id AS "organizationId", type, name, queue, status, url, method, headers, body,
-  body_encoding AS "bodyEncoding", retries, timeout_ms AS "timeoutMs", run_at AS "runAt", attempts,
-  created_at AS "createdAt", updated_at AS "updatedAt", completed_at AS "completedAt"`;
+  body_encoding AS "bodyEncoding", retries, timeout_ms AS "timeoutMs", run_at AS "runAt", attempts, priority,
+  cron, timezone, next_run_at AS "nextRunAt", paused, catch_up AS "catchUp", overlap, runs,
+  callback_url AS "callbackUrl", callback_on AS "callbackOn", on_failure_url AS "onFailureUrl",
+  source_task_id AS "sourceTaskId", debounce_key AS "debounceKey", throttle_key AS "throttleKey",
+  dedupe_hash AS "dedupeHash", created_at AS "createdAt", updated_at AS "updatedAt", completed_at AS "completedAt"`;
 
 export interface TaskDependencies {
   pool: Pool;
@@ -128,8 +113,8 @@ async function insertTaskWithFirstAttempt(boss: PgBoss, client: PoolClient, orga
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        RETURNING ${TASK_COLUMNS}
      ), execution AS (
-       INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for)
-       VALUES ($13, $2, $1, 1, 'PENDING', $12)
+       INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for, admitted_at)
+       VALUES ($13, $2, $1, 1, 'PENDING', $12, $14)
      )
      SELECT * FROM task`,
     [
@@ -146,9 +131,10 @@ async function insertTaskWithFirstAttempt(boss: PgBoss, client: PoolClient, orga
       spec.timeoutMs,
       spec.runAt,
       executionId,
+      initialAdmittedAt(spec.queue, new Date()),
     ],
   );
-  await enqueueAttempt(boss, client, { executionId, runAt: spec.runAt });
+  await enqueueAttempts(boss, client, [{ executionId, organizationId, queue: spec.queue, runAt: spec.runAt }]);
   return rows[0] as TaskRow;
 }
 

@@ -1,0 +1,80 @@
+-- CreateEnum
+CREATE TYPE "catch_up_policy" AS ENUM ('SKIP', 'LATEST', 'ALL');
+
+-- CreateEnum
+CREATE TYPE "overlap_policy" AS ENUM ('ALLOW', 'SKIP_IF_RUNNING');
+
+-- CreateEnum
+CREATE TYPE "callback_on" AS ENUM ('EVERY_ATTEMPT', 'FINAL');
+
+-- AlterEnum
+ALTER TYPE "execution_status" ADD VALUE 'MISSED';
+
+-- AlterEnum
+ALTER TYPE "task_type" ADD VALUE 'CALLBACK';
+
+-- DropIndex
+DROP INDEX "executions_task_id_attempt_key";
+
+-- AlterTable
+ALTER TABLE "executions" ADD COLUMN     "admitted_at" TIMESTAMPTZ(3),
+ADD COLUMN     "run" INTEGER NOT NULL DEFAULT 1;
+
+-- AlterTable
+ALTER TABLE "organizations" ADD COLUMN     "concurrency_limit" INTEGER NOT NULL DEFAULT 5;
+
+-- AlterTable
+ALTER TABLE "tasks" ADD COLUMN     "callback_on" "callback_on",
+ADD COLUMN     "callback_url" TEXT,
+ADD COLUMN     "catch_up" "catch_up_policy" NOT NULL DEFAULT 'SKIP',
+ADD COLUMN     "cron" TEXT,
+ADD COLUMN     "debounce_key" TEXT,
+ADD COLUMN     "dedupe_hash" TEXT,
+ADD COLUMN     "next_run_at" TIMESTAMPTZ(3),
+ADD COLUMN     "on_failure_url" TEXT,
+ADD COLUMN     "overlap" "overlap_policy" NOT NULL DEFAULT 'ALLOW',
+ADD COLUMN     "paused" BOOLEAN NOT NULL DEFAULT false,
+ADD COLUMN     "priority" INTEGER NOT NULL DEFAULT 0,
+ADD COLUMN     "runs" INTEGER NOT NULL DEFAULT 0,
+ADD COLUMN     "source_task_id" UUID,
+ADD COLUMN     "throttle_key" TEXT,
+ADD COLUMN     "timezone" TEXT;
+
+-- CreateTable
+CREATE TABLE "queues" (
+    "id" UUID NOT NULL,
+    "organization_id" UUID NOT NULL,
+    "name" TEXT NOT NULL,
+    "concurrency" INTEGER NOT NULL DEFAULT 1,
+    "rate_limit" INTEGER,
+    "rate_period_seconds" INTEGER NOT NULL DEFAULT 1,
+    "paused" BOOLEAN NOT NULL DEFAULT false,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "queues_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "queues_organization_id_name_key" ON "queues"("organization_id", "name");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "executions_task_id_run_attempt_key" ON "executions"("task_id", "run", "attempt");
+
+-- CreateIndex
+CREATE INDEX "tasks_next_run_at_idx" ON "tasks"("next_run_at");
+
+-- CreateIndex
+CREATE INDEX "tasks_organization_id_dedupe_hash_idx" ON "tasks"("organization_id", "dedupe_hash");
+
+-- CreateIndex
+CREATE INDEX "tasks_organization_id_debounce_key_idx" ON "tasks"("organization_id", "debounce_key");
+
+-- CreateIndex
+CREATE INDEX "tasks_organization_id_throttle_key_idx" ON "tasks"("organization_id", "throttle_key");
+
+-- AddForeignKey
+ALTER TABLE "queues" ADD CONSTRAINT "queues_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "organizations"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Attempts created before queues existed were all enqueued at once.
+UPDATE "executions" SET "admitted_at" = "created_at" WHERE "admitted_at" IS NULL;
