@@ -5,6 +5,7 @@
  */
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
+import { CronScheduler } from "../worker/cron-scheduler.js";
 import { Dispatcher } from "../worker/dispatcher.js";
 import type { Config } from "./config.js";
 import { createHttpServer } from "./http/server.js";
@@ -25,6 +26,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
   const runtime = await startRuntime(config, logger, role);
   let server: http.Server | null = null;
   let dispatcher: Dispatcher | null = null;
+  let cronScheduler: CronScheduler | null = null;
   let bootstrapApiKey: string | null = null;
   try {
     if (role !== "worker") {
@@ -44,6 +46,8 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         shutdownGraceMs: config.shutdownGraceMs,
       });
       await dispatcher.start();
+      cronScheduler = new CronScheduler({ pool: runtime.pool, boss: runtime.boss, logger });
+      cronScheduler.start();
     }
   } catch (error) {
     await server?.close();
@@ -62,6 +66,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         // Stop taking work first, then let what is in flight finish, then close the pools.
         const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
         server?.closeIdleConnections();
+        await cronScheduler?.stop();
         await dispatcher?.stop();
         server?.closeAllConnections();
         await closed;

@@ -14,8 +14,11 @@ import { DISPATCH_CHANNEL } from "../server/services/dispatch-queue.js";
 
 const BACKSTOP_POLL_MS = 2000;
 const RECONNECT_DELAY_MS = 1000;
-/** When an attempt is due but was not fetched (claimed elsewhere a moment ago), look again after this long. */
-const DUE_BUT_NOT_FETCHED_RETRY_MS = 50;
+/**
+ * When an admitted attempt is due but was not fetched (its organisation is at its
+ * concurrency limit, or another worker claimed it a moment ago), look again after this long.
+ */
+const DUE_BUT_NOT_FETCHED_RETRY_MS = 200;
 
 export class DispatchWakeups {
   private listener: pg.Client | null = null;
@@ -85,8 +88,11 @@ export class DispatchWakeups {
 
   /** After a fetch found less than it asked for: arm the timer for the next attempt due. */
   async armForNextDue(): Promise<void> {
+    // Attempts waiting in a full queue are not counted: the slot's release wakes the workers.
     const { rows } = await this.pool.query<{ due: Date }>(
-      `SELECT scheduled_for AS due FROM executions WHERE status = 'PENDING' ORDER BY scheduled_for LIMIT 1`,
+      `SELECT scheduled_for AS due FROM executions
+       WHERE status = 'PENDING' AND (admitted_at IS NOT NULL OR scheduled_for > now())
+       ORDER BY scheduled_for LIMIT 1`,
     );
     const due = rows[0]?.due.getTime();
     if (due === undefined) return;

@@ -9,11 +9,16 @@ import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
 import { type ClaimedAttempt, claimAttempt, recordAttemptOutcome } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE, type DispatchJobData } from "../server/services/dispatch-queue.js";
+import { admitWaitingAttempts } from "../server/services/queues.js";
 import { signatureHeader } from "../server/services/signature.js";
 import { DispatchWakeups } from "./dispatch-wakeups.js";
 import { createHttpDeliverer, type DeliveryRequest } from "./http-delivery.js";
 
 const MAX_FETCH_BATCH = 100;
+/** Organisations' concurrency limits change rarely; they are re-read this often. */
+const ORGANIZATION_LIMITS_REFRESH_MS = 10_000;
+/** The limit of organisations whose row has not been read yet, and the schema default. */
+export const DEFAULT_ORGANIZATION_CONCURRENCY = 5;
 export const USER_AGENT = "Runlater/0.1 (+https://github.com/runlater/runlater)";
 
 export interface DispatcherOptions {
@@ -35,6 +40,7 @@ export class Dispatcher {
   private loop: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private stopping = false;
+  private organizationLimits: { tiers: Record<string, number>; readAt: number } = { tiers: {}, readAt: 0 };
 
   constructor(private readonly options: DispatcherOptions) {
     this.wakeups = new DispatchWakeups(options.databaseUrl, options.pool, options.logger);
@@ -71,7 +77,14 @@ export class Dispatcher {
       const requested = Math.min(free, MAX_FETCH_BATCH);
       let jobs: JobWithMetadata<DispatchJobData>[] = [];
       try {
-        jobs = await this.options.boss.fetch<DispatchJobData>(DISPATCH_QUEUE, { batchSize: requested, includeMetadata: true });
+        await this.admitQueuedAttempts();
+        jobs = await this.options.boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
+          batchSize: requested,
+          includeMetadata: true,
+          // Per-organisation fairness: no organisation has more attempts in flight (across all
+          // workers) than its limit, so one organisation's backlog never delays another's tasks.
+          groupConcurrency: { default: DEFAULT_ORGANIZATION_CONCURRENCY, tiers: await this.organizationTiers() },
+        });
       } catch (error) {
         this.options.logger.error({ err: error }, "fetching due attempts failed");
       }
@@ -83,6 +96,25 @@ export class Dispatcher {
         await this.wakeups.waitForWork();
       }
     }
+  }
+
+  /** Gives pg-boss jobs to the attempts that queues with free slots may start now (see queues.ts). */
+  private async admitQueuedAttempts(): Promise<void> {
+    const { retryAt } = await admitWaitingAttempts(this.options.pool, this.options.boss);
+    // A rate-limited queue may admit again once its window moves on.
+    if (retryAt) this.wakeups.wakeAt(retryAt.getTime());
+  }
+
+  /** Jobs carry their organisation id as group tier; organisations with a non-default limit get a tier. */
+  private async organizationTiers(): Promise<Record<string, number>> {
+    if (Date.now() - this.organizationLimits.readAt > ORGANIZATION_LIMITS_REFRESH_MS) {
+      const { rows } = await this.options.pool.query<{ id: string; limit: number }>(
+        `SELECT id, concurrency_limit AS "limit" FROM organizations WHERE concurrency_limit <> $1`,
+        [DEFAULT_ORGANIZATION_CONCURRENCY],
+      );
+      this.organizationLimits = { tiers: Object.fromEntries(rows.map((row) => [row.id, row.limit])), readAt: Date.now() };
+    }
+    return this.organizationLimits.tiers;
   }
 
   private track(job: JobWithMetadata<DispatchJobData>): void {
@@ -100,6 +132,10 @@ export class Dispatcher {
     const claim = await claimAttempt(pool, boss, job.id, job.data.executionId);
     if (claim.kind === "lost") {
       logger.warn({ executionId: job.data.executionId, verdict: claim.verdict.kind }, "recovered an attempt lost by a stopped worker");
+      return;
+    }
+    if (claim.kind === "deferred") {
+      this.wakeups.wakeAt(claim.until.getTime());
       return;
     }
     if (claim.kind !== "claimed") return;

@@ -13,6 +13,8 @@ export interface ErrorBody {
 
 const VARIABLE_NAME = /Variable "\$([A-Za-z0-9_]+)"/;
 const ARGUMENT_NAME = /[Aa]rgument "?([A-Za-z0-9_.]+)"?/;
+// A bad value inside a variable: `Variable "$tasks" got invalid value … at "tasks[3].retries"`.
+const VARIABLE_PATH = /Variable "\$[A-Za-z0-9_]+" got invalid value .* at "([A-Za-z0-9_.[\]]+)"/s;
 
 /**
  * GraphQL wraps errors (located errors around resolver errors, variable errors
@@ -34,6 +36,8 @@ const isGraphQLError = (error: unknown): error is GraphQLError => error instance
 /** The variable or argument a GraphQL request error is about, from its nodes or its message. */
 function fieldOfRequestError(chain: GraphQLError[]): string | undefined {
   for (const error of chain) {
+    const path = VARIABLE_PATH.exec(error.message)?.[1];
+    if (path) return path;
     const variable = error.nodes?.find((node) => node.kind === Kind.VARIABLE_DEFINITION);
     if (variable?.kind === Kind.VARIABLE_DEFINITION) return variable.variable.name.value;
     const named = VARIABLE_NAME.exec(error.message)?.[1] ?? ARGUMENT_NAME.exec(error.message)?.[1];

@@ -31,6 +31,11 @@ export function createRestBodyValidator(document: OpenApiDocument, basePath: str
       if (!schema) continue;
       const pattern = new RegExp(`^${basePath}${path.replace(/\{[^/]+\}/g, "[^/]+")}$`);
       const refsResolved = JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/'));
+      // SOFA also lists path parameters among the body's required properties; they come from the path.
+      const pathParameters = [...path.matchAll(/\{([^/]+)\}/g)].map((match) => match[1]);
+      if (Array.isArray(refsResolved.required)) {
+        refsResolved.required = refsResolved.required.filter((name: string) => !pathParameters.includes(name));
+      }
       routes.push({ method: method.toUpperCase(), pattern, validate: ajv.compile(refsResolved) });
     }
   }
@@ -48,7 +53,9 @@ function toDomainError(error: ErrorObject): DomainError {
     .filter(Boolean)
     .map((segment) => segment.replaceAll("~1", "/").replaceAll("~0", "~"));
   if (error.keyword === "required") segments.push(String(error.params.missingProperty));
-  const field = segments.join(".") || "body";
+  // Array items as in the services' errors: tasks[3].retries.
+  const field =
+    segments.map((segment, index) => (/^\d+$/.test(segment) ? `[${segment}]` : index > 0 ? `.${segment}` : segment)).join("") || "body";
   const allowed = error.keyword === "enum" ? `: ${(error.params.allowedValues as unknown[]).join(", ")}` : "";
   const message = error.keyword === "required" ? `${field} is required` : `${field} ${error.message ?? "is invalid"}${allowed}`;
   return new DomainError("BAD_REQUEST", message, { field });

@@ -18,15 +18,33 @@ export const SWAGGER_UI_PATH = `${REST_BASE_PATH}${SWAGGER_UI_ENDPOINT}`;
 
 export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
   "Mutation.pushTask": { method: "POST", path: "/tasks", responseStatus: 201, tags: ["Tasks"] },
+  // Body {"tasks": [...], "defaults": {...}}; answers the list of tasks.
+  "Mutation.pushTasks": { method: "POST", path: "/tasks/batch", responseStatus: 201, tags: ["Tasks"] },
   "Query.tasks": { method: "GET", path: "/tasks", tags: ["Tasks"] },
   "Query.task": { method: "GET", path: "/tasks/:id", tags: ["Tasks"] },
   "Mutation.cancelTask": { method: "DELETE", path: "/tasks/:id", tags: ["Tasks"] },
   "Mutation.triggerTask": { method: "POST", path: "/tasks/:id/trigger", tags: ["Tasks"] },
+  "Mutation.pauseTask": { method: "POST", path: "/tasks/:id/pause", tags: ["Cron"] },
+  "Mutation.resumeTask": { method: "POST", path: "/tasks/:id/resume", tags: ["Cron"] },
+  "Mutation.updateTaskSchedule": { method: "PATCH", path: "/tasks/:id/schedule", tags: ["Cron"] },
+  "Query.nextRuns": { method: "GET", path: "/cron/next-runs", tags: ["Cron"] },
   "Query.executions": { method: "GET", path: "/tasks/:taskId/executions", tags: ["Executions"] },
   "Query.execution": { method: "GET", path: "/executions/:id", tags: ["Executions"] },
   "Query.apiKeys": { method: "GET", path: "/api-keys", tags: ["API keys"] },
   "Mutation.createApiKey": { method: "POST", path: "/api-keys", responseStatus: 201, tags: ["API keys"] },
   "Mutation.revokeApiKey": { method: "DELETE", path: "/api-keys/:id", tags: ["API keys"] },
+  "Query.queues": { method: "GET", path: "/queues", tags: ["Queues"] },
+  "Query.queue": { method: "GET", path: "/queues/:name", tags: ["Queues"] },
+  "Mutation.updateQueue": { method: "PATCH", path: "/queues/:name", tags: ["Queues"] },
+  "Mutation.pauseQueue": { method: "POST", path: "/queues/:name/pause", tags: ["Queues"] },
+  "Mutation.resumeQueue": { method: "POST", path: "/queues/:name/resume", tags: ["Queues"] },
+  "Mutation.cancelQueuedTasks": { method: "DELETE", path: "/tasks", tags: ["Queues"] },
+  "Query.organization": { method: "GET", path: "/organization", tags: ["Organization"] },
+  "Mutation.setConcurrencyLimit": { method: "PUT", path: "/organization/concurrency-limit", tags: ["Organization"] },
+  "Query.failedTasks": { method: "GET", path: "/failed-tasks", tags: ["Failure inbox"] },
+  "Mutation.retryTasks": { method: "POST", path: "/tasks/retry", tags: ["Failure inbox"] },
+  "Mutation.retryAllFailed": { method: "POST", path: "/tasks/retry-all-failed", tags: ["Failure inbox"] },
+  "Mutation.replayExecution": { method: "POST", path: "/executions/:id/replay", responseStatus: 201, tags: ["Failure inbox"] },
   "Query.signingSecrets": { method: "GET", path: "/signing-secrets", tags: ["Signing secrets"] },
   "Mutation.rotateSigningSecret": { method: "POST", path: "/signing-secrets/rotate", tags: ["Signing secrets"] },
 };
@@ -36,7 +54,7 @@ export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
  * carries no executions (GET /tasks/{id}/executions lists them) and an
  * execution names its task by taskId.
  */
-const FIELDS_NOT_IN_REST = new Set(["Task.executions", "Execution.task"]);
+const FIELDS_NOT_IN_REST = new Set(["Task.executions", "Task.callbacks", "Execution.task", "PushTasksPayload.tasks"]);
 
 export function restPlugin(): Plugin {
   const plugin = useSofa({

@@ -40,6 +40,10 @@ builder.prismaObject("Execution", {
       description: "True when the response body was longer than 64 KiB and responseBody holds only its beginning.",
     }),
     error: t.exposeString("error", { nullable: true, description: "Why the attempt failed, in words." }),
+    waitingReason: t.exposeString("waitingReason", {
+      nullable: true,
+      description: "Why the attempt waited past its due time, e.g. an open circuit breaker for its host (kept after it ran).",
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the attempt was scheduled." }),
   }),
 });

@@ -1,8 +1,13 @@
 /** Imports each domain file for its side effects on the builder, then builds the schema. */
 import { builder } from "./builder.js";
 import "./api-key.js";
+import "./callbacks.js";
+import "./cron.js";
 import "./execution.js";
+import "./failures.js";
 import "./signing-secret.js";
+import "./organization.js";
+import "./queue.js";
 import "./task.js";
 
 export const schema = builder.toSchema({ sortSchema: true });

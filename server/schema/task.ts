@@ -1,8 +1,12 @@
 /** Task: the type, its queries and its mutations (push, cancel, trigger). */
+import { InputFieldBuilder } from "@pothos/core";
 import { notFound } from "../errors.js";
+import { MAX_BATCH_TASKS, pushTasks } from "../services/task-batch.js";
 import { limits } from "../services/task-input.js";
 import { asUuid, cancelTask, pushTask, triggerTask } from "../services/tasks.js";
 import { builder } from "./builder.js";
+import { CallbackOnEnum } from "./callbacks.js";
+import { CatchUpPolicyEnum, OverlapPolicyEnum } from "./cron.js";
 
 export const TaskStatusEnum = builder.enumType("TaskStatus", {
   description: "Where a task is in its life.",
@@ -44,6 +48,9 @@ export const TaskRef = builder.prismaObject("Task", {
     type: t.expose("type", { type: TaskTypeEnum, description: "ONE_OFF, or CRON for recurring tasks." }),
     name: t.exposeString("name", { nullable: true, description: "A label for people; not unique." }),
     queue: t.exposeString("queue", { nullable: true, description: "The queue the task belongs to, if any." }),
+    priority: t.exposeInt("priority", { description: "Among the due tasks of its queue, higher runs first. Default 0." }),
+    debounceKey: t.exposeString("debounceKey", { nullable: true, description: "The debounce key it was pushed with, if any." }),
+    throttleKey: t.exposeString("throttleKey", { nullable: true, description: "The throttle key it was pushed with, if any." }),
     status: t.expose("status", { type: TaskStatusEnum, description: "Current status." }),
     url: t.exposeString("url", { description: "The URL the request is sent to." }),
     method: t.expose("method", { type: HttpMethodEnum, description: "The HTTP method." }),
@@ -117,31 +124,139 @@ builder.queryFields((t) => ({
   }),
 }));
 
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+/**
+ * The push fields: pushTask's arguments, and PushTaskInput's fields (a task of
+ * a batch push, or its defaults). One definition, so the two cannot drift
+ * apart: add a push field here.
+ */
+function pushFields<Kind extends "Arg" | "InputObject">(t: InputFieldBuilder<Types, Kind>, urlRequired: boolean) {
+  return {
+    url: t.field({
+      type: "String",
+      required: urlRequired,
+      description: urlRequired ? "http(s) URL to call." : "http(s) URL to call. Required, here or in defaults.",
+    }),
+    method: t.field({ type: HttpMethodEnum, required: false, description: "HTTP method. Default POST." }),
+    headers: t.field({ type: "JSONObject", required: false, description: `Headers to send (at most ${limits.maxHeaders}).` }),
+    body: t.field({
+      type: "JSON",
+      required: false,
+      description: "Request body: a JSON value is sent as JSON, a string is sent raw. At most 256 KiB.",
+    }),
+    delay: t.field({
+      type: "Delay",
+      required: false,
+      description: 'Run after this long: "30s", "5m", "2h", "1d" or seconds (≤ 365 days).',
+    }),
+    runAt: t.field({ type: "DateTime", required: false, description: "Run at this time (ISO 8601). Not with delay." }),
+    retries: t.field({ type: "Int", required: false, description: "Retries after the first attempt, 0–20. Default 3." }),
+    timeoutMs: t.field({ type: "Int", required: false, description: "Per-attempt timeout in ms, 1000–300000. Default 30000." }),
+    name: t.field({ type: "String", required: false, description: "A label for people." }),
+    queue: t.field({ type: "String", required: false, description: "Queue name." }),
+    priority: t.field({
+      type: "Int",
+      required: false,
+      description: `Among the due tasks of its queue, higher runs first; ${limits.priority.min} to ${limits.priority.max}. Default 0.`,
+    }),
+    dedupe: t.field({
+      type: "Boolean",
+      required: false,
+      description:
+        "Content-based deduplication: if a task with the same method, URL and body (headers not compared) was pushed " +
+        "within dedupeWindow, return it instead of creating one. Not with debounceKey or throttleKey.",
+    }),
+    dedupeWindow: t.field({
+      type: "Delay",
+      required: false,
+      description: 'With dedupe: how far back to look, up to 7 days. Default "10m".',
+    }),
+    debounceKey: t.field({
+      type: "String",
+      required: false,
+      description:
+        "Debounce: the last push wins. While a task with this key has not started, a push with the key replaces its request " +
+        "(url, method, headers, body, retries, timeoutMs, name, priority) and moves it to debounceWindow from now, returning " +
+        "the same task; otherwise it creates a task due debounceWindow from now. Not with delay or runAt.",
+    }),
+    debounceWindow: t.field({
+      type: "Delay",
+      required: false,
+      description: "With debounceKey (required): the quiet time before the task runs, up to 7 days.",
+    }),
+    throttleKey: t.field({
+      type: "String",
+      required: false,
+      description:
+        "Throttle: the first push wins. A push within throttleWindow of the last task with this key returns that task " +
+        "(its request unchanged) instead of creating one: at most one task per key per window.",
+    }),
+    throttleWindow: t.field({ type: "Delay", required: false, description: "With throttleKey (required): the window, up to 7 days." }),
+    cron: t.field({
+      type: "String",
+      required: false,
+      description: 'Makes a recurring (CRON) task: a 5-field cron expression, e.g. "*/5 * * * *". Not with delay or runAt.',
+    }),
+    timezone: t.field({
+      type: "String",
+      required: false,
+      description: 'With cron: its IANA time zone, e.g. "Europe/Berlin". Default UTC.',
+    }),
+    catchUp: t.field({ type: CatchUpPolicyEnum, required: false, description: "With cron: slots missed in downtime. Default SKIP." }),
+    overlap: t.field({ type: OverlapPolicyEnum, required: false, description: "With cron: slots while a run is busy. Default ALLOW." }),
+    callbackUrl: t.field({
+      type: "String",
+      required: false,
+      description: "Receives a signed JSON summary of the attempts (see callbackOn).",
+    }),
+    callbackOn: t.field({ type: CallbackOnEnum, required: false, description: "EVERY_ATTEMPT or FINAL (default); needs callbackUrl." }),
+    onFailureUrl: t.field({ type: "String", required: false, description: "Receives the same summary once, if the task ends FAILED." }),
+  };
+}
+
+const PushTaskInput = builder.inputType("PushTaskInput", {
+  description: "A task of a batch push (pushTasks), or the defaults its tasks are merged over: the fields of pushTask.",
+  fields: (t) => pushFields(t, false),
+});
+
+const PushTasksPayload = builder.simpleObject("PushTasksPayload", {
+  description: "The answer of a batch push.",
+  fields: (t) => ({
+    ids: t.idList({ description: "The tasks' ids, in the order given (what REST answers: the tasks themselves are GraphQL only)." }),
+    tasks: t.field({
+      type: [TaskRef],
+      description:
+        "One task per pushed task, in the order given: the task created, or for a dedupe, throttle or debounce match the " +
+        "existing task.",
+    }),
+  }),
+});
+
 builder.mutationFields((t) => ({
+  pushTasks: t.field({
+    type: PushTasksPayload,
+    description:
+      `Pushes up to ${MAX_BATCH_TASKS} tasks at once, all or none: each task's fields are merged over \`defaults\` ` +
+      "(headers are merged by name; a task's own delay, runAt or debounceKey replaces the defaults' timing). One invalid task " +
+      "fails the whole batch with an error naming it, e.g. field `tasks[3].url`. Answers the tasks in the order given " +
+      "(REST, POST /api/v1/tasks/batch: their ids).",
+    args: {
+      tasks: t.arg({ type: [PushTaskInput], required: true, description: `The tasks, 1 to ${MAX_BATCH_TASKS}.` }),
+      defaults: t.arg({ type: PushTaskInput, required: false, description: "Fields every task gets unless it gives its own." }),
+    },
+    resolve: async (_root, args, context) => {
+      const pushed = await pushTasks(context.services, context.principal.organizationId, args.tasks, args.defaults);
+      return { ids: pushed.map(({ task }) => task.id), tasks: pushed.map(({ task }) => task) };
+    },
+  }),
   pushTask: t.prismaField({
     type: "Task",
     description:
       "Queues an HTTP request. Give `delay` or `runAt` to schedule it; without either it runs now. " +
       "Send the `Idempotency-Key` header (or `idempotencyKey`) to make repeats within 24 h return the first task.",
     args: {
-      url: t.arg.string({ required: true, description: "http(s) URL to call." }),
-      method: t.arg({ type: HttpMethodEnum, required: false, description: "HTTP method. Default POST." }),
-      headers: t.arg({ type: "JSONObject", required: false, description: `Headers to send (at most ${limits.maxHeaders}).` }),
-      body: t.arg({
-        type: "JSON",
-        required: false,
-        description: "Request body: a JSON value is sent as JSON, a string is sent raw. At most 256 KiB.",
-      }),
-      delay: t.arg({
-        type: "Delay",
-        required: false,
-        description: 'Run after this long: "30s", "5m", "2h", "1d" or seconds (≤ 365 days).',
-      }),
-      runAt: t.arg({ type: "DateTime", required: false, description: "Run at this time (ISO 8601). Not with delay." }),
-      retries: t.arg.int({ required: false, description: "Retries after the first attempt, 0–20. Default 3." }),
-      timeoutMs: t.arg.int({ required: false, description: "Per-attempt timeout in ms, 1000–300000. Default 30000." }),
-      name: t.arg.string({ required: false, description: "A label for people." }),
-      queue: t.arg.string({ required: false, description: "Queue name." }),
+      ...pushFields(new InputFieldBuilder(builder, "Arg"), true),
       idempotencyKey: t.arg.string({ required: false, description: "Same as the Idempotency-Key header." }),
     },
     resolve: async (_query, _root, args, context) => {

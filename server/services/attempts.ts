@@ -7,7 +7,8 @@
  *
  * The task follows its attempts: SCHEDULED while an attempt is pending,
  * RUNNING while one is in flight, then SUCCEEDED, or FAILED once the retry
- * policy gives up; CANCELLED is set by the user and never left.
+ * policy gives up; CANCELLED is set by the user and never left. A CRON task
+ * goes back to SCHEDULED after each run instead (services/cron-tasks.ts).
  *
  * Every transition that ends an attempt happens in one transaction with the
  * completion of its pg-boss job and, when the policy retries, the next
@@ -21,8 +22,11 @@ import { v7 as uuidv7 } from "uuid";
 import type { DeliveryOutcome } from "../../worker/http-delivery.js";
 import type { Pool, PoolClient } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
-import { bossDb, DISPATCH_QUEUE, enqueueAttempts } from "./dispatch-queue.js";
+import { scheduleCallbacks } from "./callbacks.js";
+import { bossDb, DISPATCH_QUEUE, enqueueAttempts, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
+import { requestAdmission } from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
+import { findOpenBreaker, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
 import type { TaskRow } from "./tasks.js";
 import { TASK_COLUMNS } from "./tasks.js";
 
@@ -41,7 +45,9 @@ export type ClaimResult =
   /** The attempt was RUNNING already: its worker died. Recorded as failed; maybe retried. */
   | { kind: "lost"; verdict: AttemptVerdict }
   /** Cancelled, already finished, or unknown: nothing to do but complete the job. */
-  | { kind: "nothing-to-do" };
+  | { kind: "nothing-to-do" }
+  /** The target's circuit breaker is open: the attempt waits (with a new job) until it closes. */
+  | { kind: "deferred"; until: Date };
 
 export const LOST_ATTEMPT_ERROR = "attempt lost: the worker running it stopped before it finished (crash or kill)";
 
@@ -83,6 +89,11 @@ export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, exec
       await boss.complete(DISPATCH_QUEUE, jobId, null, { db: bossDb(client) });
       return { kind: "nothing-to-do" };
     }
+    const breaker = await findOpenBreaker(client, row.task.organizationId, row.task.url);
+    if (breaker) {
+      await deferWhileBreakerOpen(client, boss, { jobId, executionId, organizationId: row.task.organizationId }, breaker);
+      return { kind: "deferred", until: breaker.openUntil };
+    }
     await client.query("UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = $1", [executionId]);
     const { rows: tasks } = await client.query<TaskRow>(
       `UPDATE tasks SET status = 'RUNNING', attempts = $2, updated_at = now() WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
@@ -100,6 +111,29 @@ export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, exec
   });
 }
 
+/**
+ * Moves an attempt past an open breaker without counting it: its job is
+ * completed and a new one (a fresh id, the same execution) is due when the
+ * breaker's pause ends; the execution says why it waits.
+ */
+async function deferWhileBreakerOpen(
+  client: PoolClient,
+  boss: PgBoss,
+  attempt: { jobId: string; executionId: string; organizationId: string },
+  breaker: OpenBreaker,
+): Promise<void> {
+  await client.query("UPDATE executions SET scheduled_for = $2, waiting_reason = $3 WHERE id = $1", [
+    attempt.executionId,
+    breaker.openUntil,
+    `circuit breaker open for this host until ${breaker.openUntil.toISOString()}: ${breaker.reason}`,
+  ]);
+  await boss.complete(DISPATCH_QUEUE, attempt.jobId, null, { db: bossDb(client) });
+  await insertDispatchJobs(boss, client, [
+    { jobId: uuidv7(), executionId: attempt.executionId, organizationId: attempt.organizationId, runAt: breaker.openUntil },
+  ]);
+  await notifyDue(client, breaker.openUntil);
+}
+
 /** Records what an HTTP attempt produced and acts on the verdict, atomically with the job's completion. */
 export async function recordAttemptOutcome(
   pool: Pool,
@@ -109,7 +143,10 @@ export async function recordAttemptOutcome(
   now = new Date(),
 ): Promise<AttemptVerdict> {
   const verdict = decideAfterAttempt(outcome, { attempt: claimed.attempt, retries: claimed.task.retries, now });
-  await withTransaction(pool, (client) => settleAttempt(client, boss, claimed, outcome, verdict));
+  await withTransaction(pool, async (client) => {
+    await recordTargetOutcome(client, claimed.task.organizationId, claimed.task.url, outcome, now);
+    await settleAttempt(client, boss, claimed, outcome, verdict);
+  });
   return verdict;
 }
 
@@ -150,16 +187,27 @@ async function settleAttempt(
     const runAt = new Date(Date.now() + verdict.delayMs);
     // A retry keeps the task's place in its queue: it is admitted at once, and the slot stays taken.
     await client.query(
-      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at)
-       SELECT $1, organization_id, task_id, run, $3, 'PENDING', $4, now() FROM executions WHERE id = $2`,
+      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at, queue, priority)
+       SELECT $1, organization_id, task_id, run, $3, 'PENDING', $4, now(), queue, priority FROM executions WHERE id = $2`,
       [executionId, claimed.executionId, claimed.attempt + 1, runAt],
     );
     await client.query("UPDATE tasks SET status = 'SCHEDULED', updated_at = now() WHERE id = $1", [claimed.task.id]);
     await enqueueAttempts(boss, client, [{ executionId, organizationId: claimed.task.organizationId, queue: null, runAt }]);
+  } else if (!cancelled && claimed.task.type === "CRON") {
+    // A cron task outlives its runs: after a run's final outcome it waits for its next slot (RUNNING while another run is).
+    await client.query(
+      `UPDATE tasks SET status = CASE WHEN EXISTS (SELECT 1 FROM executions WHERE task_id = $1 AND status = 'RUNNING')
+         THEN 'RUNNING'::task_status ELSE 'SCHEDULED'::task_status END, updated_at = now() WHERE id = $1`,
+      [claimed.task.id],
+    );
   } else if (!cancelled) {
     const status = verdict.kind === "succeeded" ? "SUCCEEDED" : "FAILED";
     await client.query("UPDATE tasks SET status = $2, completed_at = now(), updated_at = now() WHERE id = $1", [claimed.task.id, status]);
   }
+  // Callbacks (callbackUrl, onFailureUrl) are CALLBACK tasks, written in this transaction with the outcome they report.
+  await scheduleCallbacks(client, boss, { executionId: claimed.executionId, task: claimed.task, verdict, cancelled });
+  // The task no longer holds a slot in its queue: let the next one in.
+  if (claimed.task.queue !== null && (verdict.kind !== "retry" || cancelled)) await requestAdmission(client);
   await boss.complete(DISPATCH_QUEUE, claimed.jobId, null, { db: bossDb(client) });
 }
 
@@ -172,5 +220,6 @@ function reviveTaskRow(task: TaskRow): TaskRow {
     createdAt: date(task.createdAt) as Date,
     updatedAt: date(task.updatedAt) as Date,
     completedAt: date(task.completedAt),
+    nextRunAt: date(task.nextRunAt),
   };
 }

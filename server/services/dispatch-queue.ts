@@ -35,9 +35,14 @@ export async function ensureDispatchQueue(boss: PgBoss, options: { heartbeatSeco
     retryLimit: 100,
     retryDelay: 0,
     deleteAfterSeconds: 24 * 3600,
+    // A due job not fetched within this long is deleted by pg-boss: generous, for backlogs behind a
+    // long outage. The attempt's row would stay PENDING; the admission and wake-up paths rely on jobs.
+    retentionSeconds: 30 * 24 * 3600,
   };
   if (!queue) {
     await boss.createQueue(DISPATCH_QUEUE, settings);
+  } else if (queue.retentionSeconds !== settings.retentionSeconds) {
+    await boss.updateQueue(DISPATCH_QUEUE, { retentionSeconds: settings.retentionSeconds });
   }
 }
 
@@ -61,25 +66,85 @@ export function initialAdmittedAt(queue: string | null, now: Date): Date | null 
 /**
  * Hands attempts (whose execution rows are written, with `initialAdmittedAt`)
  * to the dispatcher, on `client` so it all commits or not with the caller's
- * transaction: one pg-boss job per admitted attempt, in one statement, and a
- * NOTIFY that wakes the workers when the earliest is due.
+ * transaction: one pg-boss job per admitted attempt, in one statement; the
+ * attempts of named queues are marked as waiting for admission (queues.ts);
+ * and a NOTIFY wakes the workers when the earliest is due.
  */
 export async function enqueueAttempts(boss: PgBoss, client: Queryable, attempts: AttemptToEnqueue[]): Promise<void> {
   if (attempts.length === 0) return;
-  const admitted = attempts.filter((attempt) => attempt.queue === null);
-  if (admitted.length > 0) {
-    await boss.insert(
-      DISPATCH_QUEUE,
-      admitted.map((attempt) => ({
-        id: attempt.executionId,
-        data: { executionId: attempt.executionId } satisfies DispatchJobData,
-        startAfter: attempt.runAt,
-      })),
-      { db: bossDb(client) },
+  await insertDispatchJobs(
+    boss,
+    client,
+    attempts.filter((attempt) => attempt.queue === null),
+  );
+  const waitingByOrganization = new Map<string, AttemptToEnqueue[]>();
+  for (const attempt of attempts) {
+    if (attempt.queue === null) continue;
+    waitingByOrganization.set(attempt.organizationId, [...(waitingByOrganization.get(attempt.organizationId) ?? []), attempt]);
+  }
+  for (const [organizationId, waiting] of waitingByOrganization) {
+    await holdForAdmission(
+      client,
+      organizationId,
+      waiting.map((attempt) => attempt.executionId),
+      waiting.map((attempt) => attempt.queue as string),
     );
   }
   const earliest = Math.min(...attempts.map((attempt) => attempt.runAt.getTime()));
   await notifyDue(client, new Date(earliest));
+}
+
+/**
+ * Creates the pg-boss jobs of admitted attempts, one statement for all. Each
+ * job is in its organisation's group, so a fetch never runs more of one
+ * organisation's attempts at once than its concurrency limit (the group's
+ * tier is the organisation id; see the dispatcher's fetch).
+ */
+export async function insertDispatchJobs(
+  boss: PgBoss,
+  client: Queryable,
+  /** The job id is the execution id, unless the attempt already had a job (`jobId`: a deferral). */
+  attempts: Array<{ executionId: string; organizationId: string; runAt: Date; jobId?: string }>,
+): Promise<void> {
+  if (attempts.length === 0) return;
+  const now = Date.now();
+  await boss.insert(
+    DISPATCH_QUEUE,
+    attempts.map((attempt) => ({
+      id: attempt.jobId ?? attempt.executionId,
+      data: { executionId: attempt.executionId } satisfies DispatchJobData,
+      // pg-boss deletes a job left unstarted `retentionSeconds` after its startAfter; an attempt that waited in
+      // a queue (or a paused one) may be due long ago, so its job counts from now.
+      startAfter: new Date(Math.max(attempt.runAt.getTime(), now)),
+      group: { id: attempt.organizationId, tier: attempt.organizationId },
+    })),
+    { db: bossDb(client) },
+  );
+}
+
+/** Creates the named queues (with default settings) that do not exist yet. */
+export async function ensureQueues(db: Queryable, organizationId: string, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await db.query(
+    `INSERT INTO queues (id, organization_id, name)
+     SELECT gen_random_uuid(), $1, name FROM unnest($2::text[]) AS name
+     ON CONFLICT (organization_id, name) DO NOTHING`,
+    [organizationId, [...new Set(names)]],
+  );
+}
+
+/**
+ * Marks attempts as waiting in their queues: copies the task's queue and
+ * priority onto the executions (admission reads them from one index, in
+ * order) and creates queues met for the first time.
+ */
+async function holdForAdmission(db: Queryable, organizationId: string, executionIds: string[], queues: string[]): Promise<void> {
+  await ensureQueues(db, organizationId, queues);
+  await db.query(
+    `UPDATE executions e SET queue = t.queue, priority = t.priority
+     FROM tasks t WHERE e.id = ANY($1::uuid[]) AND t.id = e.task_id`,
+    [executionIds],
+  );
 }
 
 /** NOTIFY is transactional: workers hear it only if and when the transaction commits. */

@@ -87,6 +87,26 @@ export function forbiddenAddressError(host: string, address: string): DomainErro
 }
 
 /**
+ * The push-time check of `assertTargetUrlAllowed` for a task's callback URLs
+ * (`callbackUrl`, `onFailureUrl`), with errors naming their own field.
+ */
+export function assertCallbackTargetsAllowed(
+  urls: { callbackUrl?: string | null; onFailureUrl?: string | null },
+  options: { allowPrivateTargets: boolean },
+): void {
+  for (const field of ["callbackUrl", "onFailureUrl"] as const) {
+    const url = urls[field];
+    if (!url) continue;
+    try {
+      assertTargetUrlAllowed(url, options);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      throw new DomainError(error.code, error.message.replace(/^url\b/, field), { field, cause: error });
+    }
+  }
+}
+
+/**
  * Push-time check of a task's URL, synchronous and without DNS. Returns the
  * parsed URL, or throws a DomainError on field `url`: VALIDATION_FAILED when the
  * URL is malformed, not http(s) or carries credentials; TARGET_NOT_ALLOWED when
@@ -118,7 +138,10 @@ export function assertTargetUrlAllowed(rawUrl: string, options: { allowPrivateTa
   // The WHATWG parser has already normalised numeric hosts (2130706433, 0x7f.1,
   // [::ffff:127.0.0.1]) to canonical IP literals, so they are checked as such.
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  if (ipaddr.isValid(host)) {
+  // The WHATWG parser leaves an IP literal dotted decimal or bracketed; testing for that first spares
+  // ordinary hostnames ipaddr.js's failed parse, which costs tens of microseconds (batch push checks 1,000 URLs).
+  const ipLiteral = url.hostname.startsWith("[") || /^[\d.]+$/.test(host);
+  if (ipLiteral && ipaddr.isValid(host)) {
     if (isForbiddenAddress(host)) throw forbiddenAddressError(url.hostname, url.hostname);
     return url;
   }

@@ -2,11 +2,15 @@
  * Validation of the push fields shared by GraphQL, REST and (later) batch push.
  * Turns untrusted input into a TaskSpec or throws a DomainError naming the field.
  */
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { DomainError, validationError } from "../errors.js";
+import { CATCH_UP_POLICIES, type CronTaskSchedule, OVERLAP_POLICIES, parseCronTaskFields } from "./cron-schedule.js";
 
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
+export const CALLBACK_ON = ["EVERY_ATTEMPT", "FINAL"] as const;
+export type CallbackOn = (typeof CALLBACK_ON)[number];
 
 export const limits = {
   maxBodyBytes: 256 * 1024,
@@ -19,6 +23,12 @@ export const limits = {
   maxNameLength: 200,
   maxQueueNameLength: 100,
   maxIdempotencyKeyLength: 255,
+  priority: { min: -1000, max: 1000, default: 0 },
+  /** debounceKey and throttleKey. */
+  maxPolicyKeyLength: 255,
+  /** dedupeWindow, debounceWindow and throttleWindow. */
+  maxPolicyWindowMs: 7 * 86_400_000,
+  defaultDedupeWindowMs: 10 * 60_000,
 } as const;
 
 /** Headers Runlater sets itself, or that would corrupt the request if a user set them. */
@@ -37,6 +47,22 @@ export interface TaskSpec {
   timeoutMs: number;
   name: string | null;
   queue: string | null;
+  /** Higher first among the due attempts of its queue; default 0. */
+  priority?: number;
+  /** `dedupe: true`: the hash of the request's content, and how far back an identical push is looked for. */
+  dedupe?: { hash: string; windowMs: number } | null;
+  /** Last push wins: a pending task with this key takes this push's request and runs `windowMs` after it. */
+  debounce?: { key: string; windowMs: number } | null;
+  /** At most one task per key per window: a push within `windowMs` of the key's last task returns that task. */
+  throttle?: { key: string; windowMs: number } | null;
+  /** Recurring tasks: the cron schedule and its policies (cron-schedule.ts); null for one-off tasks. */
+  schedule?: CronTaskSchedule | null;
+  /** Where a summary of each attempt (or only the final one) is POSTed; see services/callbacks.ts. */
+  callbackUrl?: string | null;
+  /** Set whenever callbackUrl is: FINAL unless given. */
+  callbackOn?: CallbackOn | null;
+  /** Called once when the task ends FAILED. */
+  onFailureUrl?: string | null;
 }
 
 const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
@@ -57,6 +83,15 @@ export function parseDelay(value: unknown): number {
     if (match) return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   }
   throw validationError("delay", 'delay must be a duration like "30s", "5m", "2h", "1d" or a number of seconds');
+}
+
+function policyKey(field: string) {
+  return z
+    .string({ message: `${field} must be a string` })
+    .trim()
+    .min(1, `${field} must not be empty`)
+    .max(limits.maxPolicyKeyLength, `${field} must be at most ${limits.maxPolicyKeyLength} characters`)
+    .optional();
 }
 
 const pushFieldsSchema = z.object({
@@ -93,6 +128,33 @@ const pushFieldsSchema = z.object({
     .max(limits.maxQueueNameLength, `queue must be at most ${limits.maxQueueNameLength} characters`)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "queue may contain letters, digits, '.', '_', ':' and '-', starting with a letter or digit")
     .optional(),
+  priority: z
+    .number({ message: "priority must be a whole number" })
+    .int("priority must be a whole number")
+    .min(limits.priority.min, `priority must be between ${limits.priority.min} and ${limits.priority.max}`)
+    .max(limits.priority.max, `priority must be between ${limits.priority.min} and ${limits.priority.max}`)
+    .optional(),
+  dedupe: z.boolean({ message: "dedupe must be true or false" }).optional(),
+  dedupeWindow: z.unknown().optional(),
+  debounceKey: policyKey("debounceKey"),
+  debounceWindow: z.unknown().optional(),
+  throttleKey: policyKey("throttleKey"),
+  throttleWindow: z.unknown().optional(),
+  cron: z.string({ message: "cron must be a string" }).optional(),
+  timezone: z.string({ message: "timezone must be a string" }).optional(),
+  catchUp: z.enum(CATCH_UP_POLICIES, { message: `catchUp must be one of ${CATCH_UP_POLICIES.join(", ")}` }).optional(),
+  overlap: z.enum(OVERLAP_POLICIES, { message: `overlap must be one of ${OVERLAP_POLICIES.join(", ")}` }).optional(),
+  callbackUrl: z
+    .string({ message: "callbackUrl must be a string" })
+    .min(1, "callbackUrl must not be empty")
+    .max(limits.maxUrlLength)
+    .optional(),
+  callbackOn: z.enum(CALLBACK_ON, { message: `callbackOn must be one of ${CALLBACK_ON.join(", ")}` }).optional(),
+  onFailureUrl: z
+    .string({ message: "onFailureUrl must be a string" })
+    .min(1, "onFailureUrl must not be empty")
+    .max(limits.maxUrlLength)
+    .optional(),
 });
 
 export type PushFields = z.input<typeof pushFieldsSchema>;
@@ -121,6 +183,21 @@ export function parsePushFields(input: Record<string, unknown>, now: Date): Task
     timeoutMs: fields.timeoutMs ?? limits.timeoutMs.default,
     name: fields.name ?? null,
     queue: fields.queue ?? null,
+    priority: fields.priority ?? limits.priority.default,
+    ...parsePushPolicies(fields, now),
+    schedule: parseCronTaskFields(fields),
+    ...parseCallbackFields(fields),
+  };
+}
+
+function parseCallbackFields(fields: { callbackUrl?: string; callbackOn?: CallbackOn; onFailureUrl?: string }) {
+  if (fields.callbackOn !== undefined && fields.callbackUrl === undefined) {
+    throw validationError("callbackOn", "callbackOn needs a callbackUrl to call");
+  }
+  return {
+    callbackUrl: fields.callbackUrl ?? null,
+    callbackOn: fields.callbackUrl === undefined ? null : (fields.callbackOn ?? "FINAL"),
+    onFailureUrl: fields.onFailureUrl ?? null,
   };
 }
 
@@ -180,4 +257,92 @@ function parseRunAt(delay: unknown, runAt: unknown, now: Date): Date {
     due = parsed.getTime() < now.getTime() ? now : parsed;
   }
   return due;
+}
+
+type PolicyFields = Pick<z.output<typeof pushFieldsSchema>, "url" | "method" | "body" | "delay" | "runAt"> & {
+  dedupe?: boolean;
+  dedupeWindow?: unknown;
+  debounceKey?: string;
+  debounceWindow?: unknown;
+  throttleKey?: string;
+  throttleWindow?: unknown;
+};
+
+/**
+ * dedupe, debounceKey and throttleKey, each with its window. A push takes at
+ * most one of them: their combinations would have no obvious meaning.
+ */
+function parsePushPolicies(fields: PolicyFields, now: Date): Partial<Pick<TaskSpec, "dedupe" | "debounce" | "throttle" | "runAt">> {
+  const chosen = [
+    fields.dedupe === true && "dedupe",
+    fields.debounceKey !== undefined && "debounceKey",
+    fields.throttleKey !== undefined && "throttleKey",
+  ];
+  const given = chosen.filter((name): name is string => typeof name === "string");
+  if (given.length > 1)
+    throw validationError(given[1] as string, `give at most one of dedupe, debounceKey and throttleKey; got ${given.join(" and ")}`);
+  if (fields.dedupeWindow !== undefined && fields.dedupe !== true) throw validationError("dedupeWindow", "dedupeWindow needs dedupe: true");
+  if (fields.debounceWindow !== undefined && fields.debounceKey === undefined) {
+    throw validationError("debounceWindow", "debounceWindow needs a debounceKey");
+  }
+  if (fields.throttleWindow !== undefined && fields.throttleKey === undefined) {
+    throw validationError("throttleWindow", "throttleWindow needs a throttleKey");
+  }
+  if (fields.dedupe === true) {
+    const windowMs = fields.dedupeWindow === undefined ? limits.defaultDedupeWindowMs : parseWindow("dedupeWindow", fields.dedupeWindow);
+    return { dedupe: { hash: contentHash(fields.method ?? "POST", fields.url, fields.body), windowMs } };
+  }
+  if (fields.debounceKey !== undefined) {
+    if (fields.delay !== undefined || fields.runAt !== undefined) {
+      throw validationError(
+        fields.delay !== undefined ? "delay" : "runAt",
+        "a debounced task runs debounceWindow after its last push: give no delay or runAt",
+      );
+    }
+    const windowMs = parseWindow("debounceWindow", requiredWindow("debounceWindow", "debounceKey", fields.debounceWindow));
+    return { debounce: { key: fields.debounceKey, windowMs }, runAt: new Date(now.getTime() + windowMs) };
+  }
+  if (fields.throttleKey !== undefined) {
+    const windowMs = parseWindow("throttleWindow", requiredWindow("throttleWindow", "throttleKey", fields.throttleWindow));
+    return { throttle: { key: fields.throttleKey, windowMs } };
+  }
+  return {};
+}
+
+function requiredWindow(field: string, keyField: string, value: unknown): unknown {
+  if (value === undefined) throw validationError(field, `${field} is required with ${keyField} (a duration like "30s" or "5m")`);
+  return value;
+}
+
+function parseWindow(field: string, value: unknown): number {
+  const bound = `a duration like "30s", "10m" or "1h" (or seconds), more than 0 and at most ${limits.maxPolicyWindowMs / 86_400_000} days`;
+  let windowMs: number;
+  try {
+    windowMs = parseDelay(value);
+  } catch {
+    throw validationError(field, `${field} must be ${bound}`);
+  }
+  if (windowMs <= 0 || windowMs > limits.maxPolicyWindowMs) throw validationError(field, `${field} must be ${bound}`);
+  return windowMs;
+}
+
+/**
+ * What `dedupe` compares: SHA-256 over method, URL and body. Headers are left
+ * out (a trace id or timestamp header would defeat it). JSON bodies are
+ * compared by value, with object keys in sorted order; string bodies byte for byte.
+ */
+export function contentHash(method: string, url: string, body: unknown): string {
+  const content = body === undefined ? null : typeof body === "string" ? { raw: body } : { json: canonicalJson(body) };
+  return createHash("sha256")
+    .update(JSON.stringify([method, url, content]))
+    .digest("hex");
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
 }

@@ -5,14 +5,18 @@
  * for that attempt in one transaction: there is never a task without a job,
  * nor a job without a task.
  */
+import { randomFillSync } from "node:crypto";
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { Pool, PoolClient, Queryable } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
 import type { Task } from "../generated/prisma/client.js";
+import { insertCronTask, triggerCronTask } from "./cron-tasks.js";
 import { bossDb, DISPATCH_QUEUE, enqueueAttempts, initialAdmittedAt, notifyDue } from "./dispatch-queue.js";
-import { assertTargetUrlAllowed } from "./target-policy.js";
+import { planPushes } from "./push-policies.js";
+import { requestAdmission } from "./queues.js";
+import { assertCallbackTargetsAllowed, assertTargetUrlAllowed } from "./target-policy.js";
 import { limits, parsePushFields, type TaskSpec } from "./task-input.js";
 
 export type TaskStatus = "SCHEDULED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
@@ -48,8 +52,7 @@ export async function pushTask(
   options: PushTaskOptions = {},
 ): Promise<{ task: TaskRow; created: boolean }> {
   const now = options.now ?? new Date();
-  const spec = parsePushFields(fields, now);
-  assertTargetUrlAllowed(spec.url, { allowPrivateTargets: deps.config.allowPrivateTargets });
+  const spec = validatePush(fields, now, deps.config);
   const idempotencyKey = normaliseIdempotencyKey(options.idempotencyKey);
 
   return withTransaction(deps.pool, async (client) => {
@@ -57,7 +60,8 @@ export async function pushTask(
       const existing = await claimIdempotencyKey(client, organizationId, idempotencyKey);
       if (existing) return { task: existing, created: false };
     }
-    const task = await insertTaskWithFirstAttempt(deps.boss, client, organizationId, spec);
+    const [pushed] = await createTasks(deps.boss, client, organizationId, [spec], now);
+    const { task } = pushed as PushedTask;
     if (idempotencyKey) {
       await client.query(
         `INSERT INTO idempotency_keys (organization_id, key, task_id) VALUES ($1, $2, $3)
@@ -65,8 +69,16 @@ export async function pushTask(
         [organizationId, idempotencyKey, task.id],
       );
     }
-    return { task, created: true };
+    return pushed as PushedTask;
   });
+}
+
+/** Turns one push's fields into a TaskSpec, or throws a DomainError naming the field. Shared with batch push. */
+export function validatePush(fields: Record<string, unknown>, now: Date, config: { allowPrivateTargets: boolean }): TaskSpec {
+  const spec = parsePushFields(fields, now);
+  assertTargetUrlAllowed(spec.url, { allowPrivateTargets: config.allowPrivateTargets });
+  assertCallbackTargetsAllowed(spec, { allowPrivateTargets: config.allowPrivateTargets });
+  return spec;
 }
 
 function normaliseIdempotencyKey(key: string | null | undefined): string | null {
@@ -103,39 +115,185 @@ async function claimIdempotencyKey(client: PoolClient, organizationId: string, k
   return rows[0] ?? null;
 }
 
-async function insertTaskWithFirstAttempt(boss: PgBoss, client: PoolClient, organizationId: string, spec: TaskSpec): Promise<TaskRow> {
-  const taskId = uuidv7();
-  const executionId = uuidv7();
-  // One statement writes both rows: a round trip saved on the push hot path.
-  const { rows } = await client.query<TaskRow>(
-    `WITH task AS (
-       INSERT INTO tasks (id, organization_id, name, queue, url, method, headers, body, body_encoding, retries, timeout_ms, run_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       RETURNING ${TASK_COLUMNS}
-     ), execution AS (
-       INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for, admitted_at)
-       VALUES ($13, $2, $1, 1, 'PENDING', $12, $14)
-     )
-     SELECT * FROM task`,
-    [
-      taskId,
-      organizationId,
-      spec.name,
-      spec.queue,
-      spec.url,
-      spec.method,
-      JSON.stringify(spec.headers),
-      spec.body,
-      spec.bodyEncoding,
-      spec.retries,
-      spec.timeoutMs,
-      spec.runAt,
-      executionId,
-      initialAdmittedAt(spec.queue, new Date()),
-    ],
+/** A push's answer: the task, and whether this push created it (false: dedupe, throttle or debounce matched). */
+export interface PushedTask {
+  task: TaskRow;
+  created: boolean;
+}
+
+/**
+ * Creates the tasks of validated pushes, or resolves them to existing tasks by
+ * their dedupe, throttle or debounce rule (push-policies.ts). Answers in push
+ * order. Runs on `client`, inside the caller's transaction.
+ */
+export async function createTasks(
+  boss: PgBoss,
+  client: PoolClient,
+  organizationId: string,
+  specs: TaskSpec[],
+  now = new Date(),
+): Promise<PushedTask[]> {
+  const plan = await planPushes(boss, client, organizationId, specs);
+  const created: TaskRow[] = [];
+  const oneOff = plan.toCreate.flatMap((spec, index) => (spec.schedule ? [] : [index]));
+  const inserted = await insertTasks(
+    boss,
+    client,
+    organizationId,
+    oneOff.map((index) => plan.toCreate[index] as TaskSpec),
   );
-  await enqueueAttempts(boss, client, [{ executionId, organizationId, queue: spec.queue, runAt: spec.runAt }]);
-  return rows[0] as TaskRow;
+  oneOff.forEach((index, position) => {
+    created[index] = inserted[position] as TaskRow;
+  });
+  for (const [index, spec] of plan.toCreate.entries()) {
+    if (spec.schedule) created[index] = await insertCronTask(client, organizationId, spec, now);
+  }
+  const existingIds = plan.outcomes.flatMap((outcome) => (outcome.kind === "existing" ? [outcome.taskId] : []));
+  const existing = new Map<string, TaskRow>();
+  if (existingIds.length > 0) {
+    const { rows } = await client.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ANY($1::uuid[])`, [existingIds]);
+    for (const row of rows) existing.set(row.id, row);
+  }
+  // A batch may name one new task twice (a repeated dedupe hash or key): only its first push created it.
+  const answered = new Set<number>();
+  return plan.outcomes.map((outcome) => {
+    if (outcome.kind === "existing") return { task: existing.get(outcome.taskId) as TaskRow, created: false };
+    const first = !answered.has(outcome.index);
+    answered.add(outcome.index);
+    return { task: created[outcome.index] as TaskRow, created: first };
+  });
+}
+
+const v7State = { msecs: 0, seq: 0 };
+
+/**
+ * `count` UUIDv7s in increasing order (ids sort as the tasks were given), from
+ * one read of random bytes: uuid's own v7 reads them once per id, which costs
+ * more than the rest of the id when a batch needs thousands.
+ */
+function orderedUuidv7s(count: number): string[] {
+  const random = randomFillSync(new Uint8Array(count * 16));
+  const ids: string[] = new Array(count);
+  for (let index = 0; index < count; index++) {
+    const bytes = random.subarray(index * 16, index * 16 + 16);
+    const now = Date.now();
+    if (now > v7State.msecs) {
+      v7State.msecs = now;
+      // A random start in the lower half leaves room to count up within the millisecond.
+      v7State.seq =
+        (((bytes[6] as number) & 0x3f) << 24) | ((bytes[7] as number) << 16) | ((bytes[8] as number) << 8) | (bytes[9] as number);
+    } else {
+      v7State.seq = (v7State.seq + 1) | 0;
+      if (v7State.seq === 0) v7State.msecs++;
+    }
+    ids[index] = uuidv7({ msecs: v7State.msecs, seq: v7State.seq, random: bytes });
+  }
+  return ids;
+}
+
+/** Columns of tasks Runlater creates itself (callbacks, replays), beyond the push fields. */
+export interface TaskOrigin {
+  /** Default ONE_OFF. */
+  type?: "ONE_OFF" | "CRON" | "CALLBACK";
+  /** For CALLBACK tasks and replays: the task this one is about. */
+  sourceTaskId?: string | null;
+}
+
+export type TaskToInsert = TaskSpec & TaskOrigin;
+
+interface InsertedColumn {
+  name: string;
+  /** The column's field in TaskRow. */
+  field: keyof TaskRow;
+  /** The SQL type of the column's array parameter. */
+  type: string;
+  value(task: TaskToInsert): unknown;
+}
+
+/** What insertTasks writes besides ids and the organisation: one line per column, one array parameter each. */
+const INSERTED_TASK_COLUMNS: InsertedColumn[] = [
+  { name: "type", field: "type", type: "task_type", value: (task) => task.type ?? "ONE_OFF" },
+  { name: "name", field: "name", type: "text", value: (task) => task.name },
+  { name: "queue", field: "queue", type: "text", value: (task) => task.queue },
+  { name: "url", field: "url", type: "text", value: (task) => task.url },
+  { name: "method", field: "method", type: "http_method", value: (task) => task.method },
+  { name: "headers", field: "headers", type: "jsonb", value: (task) => task.headers },
+  { name: "body", field: "body", type: "text", value: (task) => task.body },
+  { name: "body_encoding", field: "bodyEncoding", type: "body_encoding", value: (task) => task.bodyEncoding },
+  { name: "retries", field: "retries", type: "int4", value: (task) => task.retries },
+  { name: "timeout_ms", field: "timeoutMs", type: "int4", value: (task) => task.timeoutMs },
+  { name: "run_at", field: "runAt", type: "timestamptz", value: (task) => task.runAt },
+  { name: "priority", field: "priority", type: "int4", value: (task) => task.priority ?? 0 },
+  { name: "callback_url", field: "callbackUrl", type: "text", value: (task) => task.callbackUrl ?? null },
+  { name: "callback_on", field: "callbackOn", type: "callback_on", value: (task) => task.callbackOn ?? null },
+  { name: "on_failure_url", field: "onFailureUrl", type: "text", value: (task) => task.onFailureUrl ?? null },
+  { name: "source_task_id", field: "sourceTaskId", type: "uuid", value: (task) => task.sourceTaskId ?? null },
+  { name: "debounce_key", field: "debounceKey", type: "text", value: (task) => task.debounce?.key ?? null },
+  { name: "throttle_key", field: "throttleKey", type: "text", value: (task) => task.throttle?.key ?? null },
+  { name: "dedupe_hash", field: "dedupeHash", type: "text", value: (task) => task.dedupe?.hash ?? null },
+];
+
+/** The columns' database defaults, for the rows insertTasks answers without reading them back. */
+const NEW_TASK_DEFAULTS = {
+  status: "SCHEDULED",
+  attempts: 0,
+  cron: null,
+  timezone: null,
+  nextRunAt: null,
+  paused: false,
+  catchUp: "SKIP",
+  overlap: "ALLOW",
+  runs: 0,
+  completedAt: null,
+} satisfies Partial<TaskRow>;
+
+const columnNames = INSERTED_TASK_COLUMNS.map((column) => column.name).join(", ");
+
+// $1 is the organisation, $2 the task ids, $3 the first executions' ids, $4 their admitted_at; then one per column.
+// It answers only the transaction's time (created_at, rounded as the column rounds it): the rest is known.
+const INSERT_TASKS_SQL = `WITH input AS (
+    SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::timestamptz[], ${INSERTED_TASK_COLUMNS.map((column, index) => `$${index + 5}::${column.type}[]`).join(", ")})
+      AS input(id, execution_id, admitted_at, ${columnNames})
+  ), task AS (
+    INSERT INTO tasks (id, organization_id, ${columnNames}) SELECT id, $1, ${columnNames} FROM input
+  ), execution AS (
+    INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for, admitted_at)
+    SELECT execution_id, $1, id, 1, 'PENDING', run_at, admitted_at FROM input
+  )
+  SELECT now()::timestamptz(3) AS "createdAt"`;
+
+/**
+ * Writes tasks and their first attempts (PENDING executions) in one
+ * statement, then hands the attempts to the dispatcher in one more: the cost
+ * of a push barely grows with the number of tasks. Returns the tasks in the
+ * order given. Runs on `client`, inside the caller's transaction.
+ */
+export async function insertTasks(boss: PgBoss, client: PoolClient, organizationId: string, tasks: TaskToInsert[]): Promise<TaskRow[]> {
+  if (tasks.length === 0) return [];
+  const now = new Date();
+  const ids = orderedUuidv7s(tasks.length * 2);
+  const taskIds = ids.slice(0, tasks.length);
+  const executionIds = ids.slice(tasks.length);
+  const { rows } = await client.query<{ createdAt: Date }>(INSERT_TASKS_SQL, [
+    organizationId,
+    taskIds,
+    executionIds,
+    tasks.map((task) => initialAdmittedAt(task.queue, now)),
+    ...INSERTED_TASK_COLUMNS.map((column) =>
+      tasks.map((task) => (column.type === "jsonb" ? JSON.stringify(column.value(task)) : column.value(task))),
+    ),
+  ]);
+  await enqueueAttempts(
+    boss,
+    client,
+    tasks.map((task, index) => ({ executionId: executionIds[index] as string, organizationId, queue: task.queue, runAt: task.runAt })),
+  );
+  const createdAt = (rows[0] as { createdAt: Date }).createdAt;
+  return tasks.map((task, index) => {
+    const row: Record<string, unknown> = { id: taskIds[index], organizationId, ...NEW_TASK_DEFAULTS, createdAt, updatedAt: createdAt };
+    for (const column of INSERTED_TASK_COLUMNS) row[column.field] = column.value(task);
+    return row as unknown as TaskRow;
+  });
 }
 
 export async function getTask(db: Queryable, organizationId: string, taskId: string): Promise<TaskRow> {
@@ -181,9 +339,12 @@ export async function cancelTask(deps: TaskDependencies, organizationId: string,
       );
     }
     const { rows } = await client.query<TaskRow>(
-      `UPDATE tasks SET status = 'CANCELLED', completed_at = now(), updated_at = now() WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
+      `UPDATE tasks SET status = 'CANCELLED', next_run_at = NULL, completed_at = now(), updated_at = now() WHERE id = $1
+       RETURNING ${TASK_COLUMNS}`,
       [task.id],
     );
+    // A cancelled task gives up its queue slot.
+    if (task.queue !== null) await requestAdmission(client);
     return rows[0] as TaskRow;
   });
 }
@@ -192,6 +353,7 @@ export async function cancelTask(deps: TaskDependencies, organizationId: string,
 export async function triggerTask(deps: TaskDependencies, organizationId: string, taskId: string): Promise<TaskRow> {
   return withTransaction(deps.pool, async (client) => {
     const task = await lockTask(client, organizationId, taskId);
+    if (task.type === "CRON") return triggerCronTask(deps.boss, client, task);
     if (task.status !== "SCHEDULED") {
       throw new DomainError("CONFLICT", `task ${taskId} is ${task.status}; only a SCHEDULED task can be triggered`);
     }
@@ -218,4 +380,28 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function asUuid(id: string, what = "task"): string {
   if (!UUID.test(id)) throw notFound(what, id);
   return id;
+}
+
+/**
+ * Cancels every SCHEDULED task of a queue at once (the queue's backlog);
+ * tasks with an attempt in flight are left to finish. Returns the count.
+ */
+export async function cancelQueuedTasks(deps: TaskDependencies, organizationId: string, queue: string): Promise<number> {
+  return withTransaction(deps.pool, async (client) => {
+    const { rows: tasks } = await client.query<{ id: string }>(
+      `UPDATE tasks SET status = 'CANCELLED', completed_at = now(), updated_at = now()
+       WHERE organization_id = $1 AND queue = $2 AND status = 'SCHEDULED' RETURNING id`,
+      [organizationId, queue],
+    );
+    if (tasks.length === 0) return 0;
+    const { rows: pending } = await client.query<{ id: string; admitted: boolean }>(
+      `UPDATE executions SET status = 'CANCELLED', finished_at = now(), error = 'cancelled before it ran'
+       WHERE task_id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING id, admitted_at IS NOT NULL AS admitted`,
+      [tasks.map((task) => task.id)],
+    );
+    const jobIds = pending.filter((execution) => execution.admitted).map((execution) => execution.id);
+    if (jobIds.length > 0) await deps.boss.cancel(DISPATCH_QUEUE, jobIds, { db: bossDb(client) });
+    await requestAdmission(client);
+    return tasks.length;
+  });
 }

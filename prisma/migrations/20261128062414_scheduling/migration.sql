@@ -18,7 +18,10 @@ DROP INDEX "executions_task_id_attempt_key";
 
 -- AlterTable
 ALTER TABLE "executions" ADD COLUMN     "admitted_at" TIMESTAMPTZ(3),
-ADD COLUMN     "run" INTEGER NOT NULL DEFAULT 1;
+ADD COLUMN     "priority" INTEGER NOT NULL DEFAULT 0,
+ADD COLUMN     "queue" TEXT,
+ADD COLUMN     "run" INTEGER NOT NULL DEFAULT 1,
+ADD COLUMN     "waiting_reason" TEXT;
 
 -- AlterTable
 ALTER TABLE "organizations" ADD COLUMN     "concurrency_limit" INTEGER NOT NULL DEFAULT 5;
@@ -55,8 +58,27 @@ CREATE TABLE "queues" (
     CONSTRAINT "queues_pkey" PRIMARY KEY ("id")
 );
 
+-- CreateTable
+CREATE TABLE "target_breakers" (
+    "organization_id" UUID NOT NULL,
+    "host" TEXT NOT NULL,
+    "consecutive_failures" INTEGER NOT NULL DEFAULT 0,
+    "openings" INTEGER NOT NULL DEFAULT 0,
+    "open_until" TIMESTAMPTZ(3),
+    "reason" TEXT,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "target_breakers_pkey" PRIMARY KEY ("organization_id","host")
+);
+
 -- CreateIndex
 CREATE UNIQUE INDEX "queues_organization_id_name_key" ON "queues"("organization_id", "name");
+
+-- CreateIndex
+CREATE INDEX "executions_organization_id_queue_status_admitted_at_priorit_idx" ON "executions"("organization_id", "queue", "status", "admitted_at", "priority" DESC, "scheduled_for");
+
+-- CreateIndex
+CREATE INDEX "executions_organization_id_queue_admitted_at_idx" ON "executions"("organization_id", "queue", "admitted_at");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "executions_task_id_run_attempt_key" ON "executions"("task_id", "run", "attempt");
@@ -75,6 +97,9 @@ CREATE INDEX "tasks_organization_id_throttle_key_idx" ON "tasks"("organization_i
 
 -- AddForeignKey
 ALTER TABLE "queues" ADD CONSTRAINT "queues_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "organizations"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "target_breakers" ADD CONSTRAINT "target_breakers_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "organizations"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- Attempts created before queues existed were all enqueued at once.
 UPDATE "executions" SET "admitted_at" = "created_at" WHERE "admitted_at" IS NULL;

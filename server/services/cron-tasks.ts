@@ -1,0 +1,334 @@
+/**
+ * Recurring (CRON) tasks: push, pause, resume, schedule updates, manual
+ * triggers, and the claim of due slots that the cron scheduler
+ * (worker/cron-scheduler.ts) runs.
+ *
+ * A cron task keeps its next slot in `next_run_at` (null while paused or
+ * cancelled). It has no pending execution between slots: when a slot comes
+ * due, a scheduler claims the task row and, in one transaction, moves
+ * `next_run_at` to the following slot, adds the slot's Execution (`run` =
+ * the slot's number, attempt 1) and hands it to the dispatcher as any other
+ * attempt. Slots that do not run (catch-up, overlap) are recorded as MISSED
+ * executions, so the gap is visible. The task stays SCHEDULED between runs.
+ *
+ * Exactly once: a slot is claimed with `FOR UPDATE SKIP LOCKED` over
+ * `tasks_next_run_at_idx` and `next_run_at` is moved in the same transaction
+ * (a compare-and-set on the claimed slot), so any number of schedulers can
+ * run; and (task_id, run, attempt) is unique.
+ */
+import type { PgBoss } from "pg-boss";
+import { v7 as uuidv7 } from "uuid";
+import type { Pool, PoolClient, Queryable } from "../db/pool.js";
+import { withTransaction } from "../db/pool.js";
+import { DomainError, notFound, validationError } from "../errors.js";
+import {
+  CATCH_UP_POLICIES,
+  type CatchUpPolicy,
+  nextCronOccurrence,
+  OVERLAP_POLICIES,
+  type OverlapPolicy,
+  planDueSlots,
+  validateCronExpression,
+  validateTimeZone,
+} from "./cron-schedule.js";
+import { type AttemptToEnqueue, enqueueAttempts, initialAdmittedAt } from "./dispatch-queue.js";
+import type { TaskSpec } from "./task-input.js";
+import { asUuid, TASK_COLUMNS, type TaskDependencies, type TaskRow } from "./tasks.js";
+
+/** Due tasks one claim transaction takes at most; the scheduler claims again at once when it got a full batch. */
+export const CRON_CLAIM_BATCH = 100;
+
+/** Writes a CRON task whose first slot is the first occurrence after `now`. It has no execution until then. */
+export async function insertCronTask(client: PoolClient, organizationId: string, spec: TaskSpec, now: Date): Promise<TaskRow> {
+  const schedule = spec.schedule;
+  if (!schedule) throw new Error("insertCronTask needs a spec with a schedule");
+  const nextRunAt = firstSlotAfter(schedule.cron, schedule.timezone, now);
+  const { rows } = await client.query<TaskRow>(
+    `INSERT INTO tasks (id, organization_id, type, name, queue, url, method, headers, body, body_encoding, retries, timeout_ms,
+                        run_at, cron, timezone, next_run_at, catch_up, overlap, callback_url, callback_on, on_failure_url, priority)
+     VALUES ($1, $2, 'CRON', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $12, $15, $16, $17, $18, $19, $20)
+     RETURNING ${TASK_COLUMNS}`,
+    [
+      uuidv7(),
+      organizationId,
+      spec.name,
+      spec.queue,
+      spec.url,
+      spec.method,
+      JSON.stringify(spec.headers),
+      spec.body,
+      spec.bodyEncoding,
+      spec.retries,
+      spec.timeoutMs,
+      nextRunAt,
+      schedule.cron,
+      schedule.timezone,
+      schedule.catchUp,
+      schedule.overlap,
+      spec.callbackUrl ?? null,
+      spec.callbackOn ?? null,
+      spec.onFailureUrl ?? null,
+      spec.priority ?? 0,
+    ],
+  );
+  return rows[0] as TaskRow;
+}
+
+function firstSlotAfter(cron: string, timezone: string, now: Date): Date {
+  const next = nextCronOccurrence(cron, timezone, now);
+  if (!next) throw validationError("cron", `cron "${cron}" has no occurrence after ${now.toISOString()}`);
+  return next;
+}
+
+/** Locks a cron task of the organisation; 404 for another organisation's task, 409 for a one-off or cancelled one. */
+async function lockCronTask(client: PoolClient, organizationId: string, taskId: string, action: string): Promise<TaskRow> {
+  const { rows } = await client.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1 AND organization_id = $2 FOR UPDATE`, [
+    asUuid(taskId),
+    organizationId,
+  ]);
+  const task = rows[0];
+  if (!task) throw notFound("task", taskId);
+  if (task.type !== "CRON") throw new DomainError("CONFLICT", `task ${taskId} is not a cron task; only cron tasks can be ${action}`);
+  if (task.status === "CANCELLED") throw new DomainError("CONFLICT", `task ${taskId} is cancelled; a cancelled task cannot be ${action}`);
+  return task;
+}
+
+/** Stops a cron task's slots until it is resumed. A run already started finishes; history is kept. */
+export async function pauseTask(deps: Pick<TaskDependencies, "pool">, organizationId: string, taskId: string): Promise<TaskRow> {
+  return withTransaction(deps.pool, async (client) => {
+    const task = await lockCronTask(client, organizationId, taskId, "paused");
+    if (task.paused) return task;
+    const { rows } = await client.query<TaskRow>(
+      `UPDATE tasks SET paused = true, next_run_at = NULL, updated_at = now() WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
+      [task.id],
+    );
+    return rows[0] as TaskRow;
+  });
+}
+
+/** Resumes a paused cron task from its first slot after now: slots that passed while paused are not run nor recorded. */
+export async function resumeTask(
+  deps: Pick<TaskDependencies, "pool">,
+  organizationId: string,
+  taskId: string,
+  now = new Date(),
+): Promise<TaskRow> {
+  return withTransaction(deps.pool, async (client) => {
+    const task = await lockCronTask(client, organizationId, taskId, "resumed");
+    if (!task.paused) return task;
+    const { rows } = await client.query<TaskRow>(
+      `UPDATE tasks SET paused = false, next_run_at = $2, updated_at = now() WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
+      [task.id, firstSlotAfter(task.cron as string, task.timezone ?? "UTC", now)],
+    );
+    return rows[0] as TaskRow;
+  });
+}
+
+export interface ScheduleUpdate {
+  cron?: string | null;
+  timezone?: string | null;
+  catchUp?: string | null;
+  overlap?: string | null;
+}
+
+/**
+ * Changes a cron task's schedule or policies; omitted fields keep their
+ * value. The next slot is recomputed from now (unless the task is paused);
+ * executions so far are kept.
+ */
+export async function updateTaskSchedule(
+  deps: Pick<TaskDependencies, "pool">,
+  organizationId: string,
+  taskId: string,
+  update: ScheduleUpdate,
+  now = new Date(),
+): Promise<TaskRow> {
+  const cron = update.cron == null ? undefined : validateCronExpression(update.cron);
+  const timezone = update.timezone == null ? undefined : validateTimeZone(update.timezone);
+  const catchUp = update.catchUp == null ? undefined : oneOf("catchUp", update.catchUp, CATCH_UP_POLICIES);
+  const overlap = update.overlap == null ? undefined : oneOf("overlap", update.overlap, OVERLAP_POLICIES);
+  return withTransaction(deps.pool, async (client) => {
+    const task = await lockCronTask(client, organizationId, taskId, "rescheduled");
+    const next = { cron: cron ?? (task.cron as string), timezone: timezone ?? task.timezone ?? "UTC" };
+    const { rows } = await client.query<TaskRow>(
+      `UPDATE tasks SET cron = $2, timezone = $3, catch_up = $4, overlap = $5, next_run_at = $6, updated_at = now()
+       WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
+      [
+        task.id,
+        next.cron,
+        next.timezone,
+        catchUp ?? task.catchUp,
+        overlap ?? task.overlap,
+        task.paused ? null : firstSlotAfter(next.cron, next.timezone, now),
+      ],
+    );
+    return rows[0] as TaskRow;
+  });
+}
+
+function oneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw validationError(field, `${field} must be one of ${allowed.join(", ")}`);
+  return value as T;
+}
+
+/**
+ * An extra run of a cron task, now, besides its schedule (the next slot does
+ * not move). Runs even while the task is paused or a run is in flight: it is
+ * an explicit request. Called by triggerTask with the task row locked.
+ */
+export async function triggerCronTask(boss: PgBoss, client: PoolClient, task: TaskRow, now = new Date()): Promise<TaskRow> {
+  if (task.status === "CANCELLED") throw new DomainError("CONFLICT", `task ${task.id} is cancelled and cannot be triggered`);
+  const executionId = uuidv7();
+  const { rows } = await client.query<TaskRow>(
+    `WITH task AS (
+       UPDATE tasks SET runs = runs + 1, updated_at = now() WHERE id = $1 RETURNING ${TASK_COLUMNS}
+     ), execution AS (
+       INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at)
+       SELECT $2, "organizationId", id, runs, 1, 'PENDING', $3, $4 FROM task
+     )
+     SELECT * FROM task`,
+    [task.id, executionId, now, initialAdmittedAt(task.queue, now)],
+  );
+  await enqueueAttempts(boss, client, [{ executionId, organizationId: task.organizationId, queue: task.queue, runAt: now }]);
+  return rows[0] as TaskRow;
+}
+
+/** When the earliest cron slot is due (epoch ms), or null when no cron task is active. Reads one index entry. */
+export async function nextCronSlotDue(db: Queryable): Promise<number | null> {
+  const { rows } = await db.query<{ due: Date }>(
+    `SELECT next_run_at AS due FROM tasks
+     WHERE next_run_at IS NOT NULL AND type = 'CRON' AND NOT paused AND status <> 'CANCELLED'
+     ORDER BY next_run_at LIMIT 1`,
+  );
+  return rows[0]?.due.getTime() ?? null;
+}
+
+interface SlotExecution {
+  id: string;
+  organizationId: string;
+  taskId: string;
+  run: number;
+  status: "PENDING" | "MISSED";
+  scheduledFor: Date;
+  admittedAt: Date | null;
+  error: string | null;
+}
+
+/**
+ * Claims up to `limit` cron tasks whose slot is due at `now` and records
+ * their due slots: runs become PENDING executions handed to the dispatcher,
+ * the others MISSED executions; `next_run_at` moves to the first slot after
+ * `now`. One transaction. Returns how many tasks were claimed.
+ */
+export async function fireDueCronSlots(pool: Pool, boss: PgBoss, now = new Date(), limit = CRON_CLAIM_BATCH): Promise<number> {
+  return withTransaction(pool, async (client) => {
+    const { rows: tasks } = await client.query<TaskRow>(
+      `SELECT ${TASK_COLUMNS} FROM tasks
+       WHERE next_run_at <= $1 AND type = 'CRON' AND NOT paused AND status <> 'CANCELLED'
+       ORDER BY next_run_at LIMIT $2
+       FOR UPDATE SKIP LOCKED`,
+      [now, limit],
+    );
+    if (tasks.length === 0) return 0;
+    const inFlight = await runsInFlight(
+      client,
+      tasks.filter((task) => task.overlap === "SKIP_IF_RUNNING").map((task) => task.id),
+    );
+
+    const executions: SlotExecution[] = [];
+    const moves: Array<{ id: string; slot: Date; next: Date | null; recorded: number }> = [];
+    for (const task of tasks) {
+      const slotExecutions = planTaskSlots(task, now, inFlight.get(task.id) ?? null);
+      executions.push(...slotExecutions.executions);
+      moves.push({ id: task.id, slot: task.nextRunAt as Date, next: slotExecutions.nextRunAt, recorded: slotExecutions.executions.length });
+    }
+
+    await client.query(
+      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at, error)
+       SELECT id, organization_id, task_id, run, 1, status, scheduled_for, admitted_at, error
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::execution_status[], $6::timestamptz[], $7::timestamptz[], $8::text[])
+         AS e(id, organization_id, task_id, run, status, scheduled_for, admitted_at, error)`,
+      [
+        executions.map((e) => e.id),
+        executions.map((e) => e.organizationId),
+        executions.map((e) => e.taskId),
+        executions.map((e) => e.run),
+        executions.map((e) => e.status),
+        executions.map((e) => e.scheduledFor),
+        executions.map((e) => e.admittedAt),
+        executions.map((e) => e.error),
+      ],
+    );
+    // Compare-and-set on the claimed slot: the row lock makes it hold, the condition makes it evident.
+    const { rowCount } = await client.query(
+      `UPDATE tasks t SET next_run_at = m.next, runs = t.runs + m.recorded, updated_at = now()
+       FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int[]) AS m(id, slot, next, recorded)
+       WHERE t.id = m.id AND t.next_run_at = m.slot`,
+      [moves.map((m) => m.id), moves.map((m) => m.slot), moves.map((m) => m.next), moves.map((m) => m.recorded)],
+    );
+    if (rowCount !== moves.length) throw new Error(`cron claim lost ${moves.length - (rowCount ?? 0)} slot(s) to a concurrent change`);
+
+    const queues = new Map(tasks.map((task) => [task.id, task.queue]));
+    const runs: AttemptToEnqueue[] = executions
+      .filter((e) => e.status === "PENDING")
+      // A job due in the past would be past pg-boss's retention (start_after + 14 days) and dropped before it ran: due now.
+      .map((e) => ({ executionId: e.id, organizationId: e.organizationId, queue: queues.get(e.taskId) ?? null, runAt: now }));
+    await enqueueAttempts(boss, client, runs);
+    return tasks.length;
+  });
+}
+
+/** The latest run still pending or running, per task (the overlap policy's "previous run"). */
+async function runsInFlight(client: PoolClient, taskIds: string[]): Promise<Map<string, number>> {
+  if (taskIds.length === 0) return new Map();
+  const { rows } = await client.query<{ taskId: string; run: number }>(
+    `SELECT task_id AS "taskId", max(run) AS run FROM executions
+     WHERE task_id = ANY($1::uuid[]) AND status IN ('PENDING', 'RUNNING') GROUP BY task_id`,
+    [taskIds],
+  );
+  return new Map(rows.map((row) => [row.taskId, row.run]));
+}
+
+/** The executions one claimed task's due slots produce, numbered after its last run. */
+function planTaskSlots(task: TaskRow, now: Date, runInFlight: number | null): { executions: SlotExecution[]; nextRunAt: Date | null } {
+  const base = { organizationId: task.organizationId, taskId: task.id };
+  let plan: ReturnType<typeof planDueSlots>;
+  try {
+    plan = planDueSlots(
+      {
+        cron: task.cron as string,
+        timezone: task.timezone ?? "UTC",
+        nextRunAt: task.nextRunAt as Date,
+        catchUp: task.catchUp as CatchUpPolicy,
+      },
+      now,
+    );
+  } catch (error) {
+    // Only a schedule edited outside the API can fail here; stop it and say why rather than retry forever.
+    const reason = error instanceof Error ? error.message : String(error);
+    const missed: SlotExecution = {
+      ...base,
+      id: uuidv7(),
+      run: task.runs + 1,
+      status: "MISSED",
+      scheduledFor: task.nextRunAt as Date,
+      admittedAt: null,
+      error: `schedule stopped: it could not be evaluated (${reason}); update it to resume`,
+    };
+    return { executions: [missed], nextRunAt: null };
+  }
+  const overlap = task.overlap as OverlapPolicy;
+  let busyRun = runInFlight;
+  const executions = plan.slots.map((slot, index): SlotExecution => {
+    const run = task.runs + index + 1;
+    const execution = { ...base, id: uuidv7(), run, scheduledFor: slot.at };
+    if (slot.outcome === "missed") return { ...execution, status: "MISSED", admittedAt: null, error: slot.reason ?? "missed" };
+    if (overlap === "SKIP_IF_RUNNING" && busyRun !== null) {
+      const error = `skipped: run ${busyRun} was still running (overlap policy SKIP_IF_RUNNING)`;
+      return { ...execution, status: "MISSED", admittedAt: null, error };
+    }
+    busyRun = run;
+    return { ...execution, status: "PENDING", admittedAt: initialAdmittedAt(task.queue, now), error: null };
+  });
+  return { executions, nextRunAt: plan.nextRunAt };
+}

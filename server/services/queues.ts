@@ -1,0 +1,235 @@
+/**
+ * Queues: named lanes of an organisation's tasks with their own concurrency,
+ * rate limit and pause switch.
+ *
+ * Admission. An attempt of a task in a queue is written PENDING with
+ * `admitted_at` null: it has no pg-boss job yet. Admission (run by workers
+ * whenever they wake) gives jobs to the next attempts of each queue that has a
+ * free slot, in order — higher priority first, then due time, then push order —
+ * and never more than the queue's concurrency:
+ *
+ *   slots in use = tasks of the queue with an admitted attempt PENDING or RUNNING
+ *
+ * A retry is admitted at once when it is scheduled, so a retrying task keeps
+ * its slot (and, with concurrency 1, its place: nothing behind it starts until
+ * it has finished). Admission of one queue is serialised by locking its row
+ * (SKIP LOCKED: a worker that finds another admitting moves on).
+ * `rateLimit` bounds admissions (task starts) per `ratePeriodSeconds`; retries
+ * of started tasks are not counted. A paused queue admits nothing; what it
+ * holds stays, in order, until it is resumed.
+ */
+import type { PgBoss } from "pg-boss";
+import type { Pool, PoolClient, Queryable } from "../db/pool.js";
+import { withTransaction } from "../db/pool.js";
+import { DomainError, notFound } from "../errors.js";
+import { ensureQueues, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
+
+export interface QueueRow {
+  id: string;
+  organizationId: string;
+  name: string;
+  concurrency: number;
+  rateLimit: number | null;
+  ratePeriodSeconds: number;
+  paused: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const QUEUE_COLUMNS = `id, organization_id AS "organizationId", name, concurrency, rate_limit AS "rateLimit",
+  rate_period_seconds AS "ratePeriodSeconds", paused, created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+export const queueLimits = {
+  concurrency: { min: 1, max: 1000 },
+  rateLimit: { min: 1, max: 100_000 },
+  ratePeriodSeconds: { min: 1, max: 86_400 },
+} as const;
+
+/** Queues that have attempts due and waiting; only these are worth an admission pass. */
+async function queuesWithWaitingAttempts(db: Queryable): Promise<Array<{ organizationId: string; name: string }>> {
+  const { rows } = await db.query<{ organizationId: string; name: string }>(
+    `SELECT q.organization_id AS "organizationId", q.name FROM queues q
+     WHERE NOT q.paused AND EXISTS (
+       SELECT 1 FROM executions e
+       WHERE e.organization_id = q.organization_id AND e.queue = q.name AND e.status = 'PENDING'
+         AND e.admitted_at IS NULL AND e.scheduled_for <= now())`,
+  );
+  return rows;
+}
+
+/**
+ * One admission pass over every queue with waiting attempts. Returns how many
+ * attempts were admitted, and when a rate-limited queue may admit again.
+ */
+export async function admitWaitingAttempts(pool: Pool, boss: PgBoss): Promise<{ admitted: number; retryAt: Date | null }> {
+  let admitted = 0;
+  let retryAt: Date | null = null;
+  for (const queue of await queuesWithWaitingAttempts(pool)) {
+    const result = await withTransaction(pool, (client) => admitQueue(client, boss, queue.organizationId, queue.name));
+    admitted += result.admitted;
+    if (result.retryAt && (!retryAt || result.retryAt < retryAt)) retryAt = result.retryAt;
+  }
+  return { admitted, retryAt };
+}
+
+async function admitQueue(
+  client: PoolClient,
+  boss: PgBoss,
+  organizationId: string,
+  name: string,
+): Promise<{ admitted: number; retryAt: Date | null }> {
+  const { rows: locked } = await client.query<QueueRow>(
+    `SELECT ${QUEUE_COLUMNS} FROM queues WHERE organization_id = $1 AND name = $2 AND NOT paused FOR UPDATE SKIP LOCKED`,
+    [organizationId, name],
+  );
+  const queue = locked[0];
+  if (!queue) return { admitted: 0, retryAt: null };
+
+  const { rows: usage } = await client.query<{ inUse: number; recentStarts: number; oldestRecentStart: Date | null }>(
+    `SELECT
+       (SELECT count(DISTINCT task_id)::int FROM executions
+         WHERE organization_id = $1 AND queue = $2 AND status IN ('PENDING', 'RUNNING') AND admitted_at IS NOT NULL) AS "inUse",
+       (SELECT count(*)::int FROM executions
+         WHERE organization_id = $1 AND queue = $2 AND attempt = 1 AND admitted_at > now() - $3 * interval '1 second') AS "recentStarts",
+       (SELECT min(admitted_at) FROM executions
+         WHERE organization_id = $1 AND queue = $2 AND attempt = 1 AND admitted_at > now() - $3 * interval '1 second') AS "oldestRecentStart"`,
+    [organizationId, name, queue.ratePeriodSeconds],
+  );
+  const { inUse, recentStarts, oldestRecentStart } = usage[0] as { inUse: number; recentStarts: number; oldestRecentStart: Date | null };
+  let free = queue.concurrency - inUse;
+  let retryAt: Date | null = null;
+  if (queue.rateLimit !== null) {
+    const allowance = queue.rateLimit - recentStarts;
+    if (allowance <= free && oldestRecentStart) retryAt = new Date(oldestRecentStart.getTime() + queue.ratePeriodSeconds * 1000);
+    free = Math.min(free, allowance);
+  }
+  if (free <= 0) return { admitted: 0, retryAt };
+
+  const { rows: next } = await client.query<{ id: string; scheduledFor: Date }>(
+    `UPDATE executions SET admitted_at = now()
+     WHERE id IN (
+       SELECT id FROM executions
+       WHERE organization_id = $1 AND queue = $2 AND status = 'PENDING' AND admitted_at IS NULL AND scheduled_for <= now()
+       ORDER BY priority DESC, scheduled_for, id
+       LIMIT $3)
+     RETURNING id, scheduled_for AS "scheduledFor"`,
+    [organizationId, name, free],
+  );
+  await insertDispatchJobs(
+    boss,
+    client,
+    next.map((execution) => ({ executionId: execution.id, organizationId, runAt: execution.scheduledFor })),
+  );
+  return { admitted: next.length, retryAt };
+}
+
+/** Wakes the workers to run admission, e.g. after a slot was freed (in the caller's transaction). */
+export async function requestAdmission(db: Queryable): Promise<void> {
+  await notifyDue(db, new Date());
+}
+
+export interface QueueStats {
+  scheduled: number;
+  running: number;
+  failed: number;
+}
+
+export async function getQueue(db: Queryable, organizationId: string, name: string): Promise<QueueRow> {
+  const { rows } = await db.query<QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM queues WHERE organization_id = $1 AND name = $2`, [
+    organizationId,
+    name,
+  ]);
+  if (!rows[0]) throw notFound("queue", name);
+  return rows[0];
+}
+
+export async function queueStats(db: Queryable, organizationId: string, names: string[]): Promise<Map<string, QueueStats>> {
+  const { rows } = await db.query<{ queue: string } & QueueStats>(
+    `SELECT queue,
+            count(*) FILTER (WHERE status = 'SCHEDULED')::int AS scheduled,
+            count(*) FILTER (WHERE status = 'RUNNING')::int AS running,
+            count(*) FILTER (WHERE status = 'FAILED')::int AS failed
+     FROM tasks WHERE organization_id = $1 AND queue = ANY($2::text[]) GROUP BY queue`,
+    [organizationId, names],
+  );
+  const stats = new Map(names.map((name) => [name, { scheduled: 0, running: 0, failed: 0 }]));
+  for (const row of rows) stats.set(row.queue, { scheduled: row.scheduled, running: row.running, failed: row.failed });
+  return stats;
+}
+
+export interface QueueSettings {
+  concurrency?: number | null;
+  rateLimit?: number | null;
+  ratePeriodSeconds?: number | null;
+  paused?: boolean | null;
+}
+
+function checkRange(field: keyof typeof queueLimits, value: number | null | undefined): void {
+  if (value === null || value === undefined) return;
+  const { min, max } = queueLimits[field];
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new DomainError("VALIDATION_FAILED", `${field} must be a whole number between ${min} and ${max}`, { field });
+  }
+}
+
+/**
+ * Changes a queue's settings (creating the queue if needed). `rateLimit: null`
+ * removes the rate limit; omitted settings stay as they are.
+ */
+export async function updateQueue(
+  db: Queryable,
+  organizationId: string,
+  name: string,
+  settings: QueueSettings & { clearRateLimit?: boolean },
+): Promise<QueueRow> {
+  checkRange("concurrency", settings.concurrency);
+  checkRange("rateLimit", settings.rateLimit);
+  checkRange("ratePeriodSeconds", settings.ratePeriodSeconds);
+  await ensureQueues(db, organizationId, [validQueueName(name)]);
+  const { rows } = await db.query<QueueRow>(
+    `UPDATE queues SET
+       concurrency = COALESCE($3, concurrency),
+       rate_limit = CASE WHEN $6 THEN NULL ELSE COALESCE($4, rate_limit) END,
+       rate_period_seconds = COALESCE($5, rate_period_seconds),
+       paused = COALESCE($7, paused),
+       updated_at = now()
+     WHERE organization_id = $1 AND name = $2
+     RETURNING ${QUEUE_COLUMNS}`,
+    [
+      organizationId,
+      name,
+      settings.concurrency ?? null,
+      settings.rateLimit ?? null,
+      settings.ratePeriodSeconds ?? null,
+      settings.clearRateLimit ?? false,
+      settings.paused ?? null,
+    ],
+  );
+  // More room (or unpaused) may let waiting attempts in.
+  await requestAdmission(db);
+  return rows[0] as QueueRow;
+}
+
+/** Pausing or resuming a queue that does not exist is a 404: there is nothing to hold. */
+export async function setQueuePaused(db: Queryable, organizationId: string, name: string, paused: boolean): Promise<QueueRow> {
+  const { rows } = await db.query<QueueRow>(
+    `UPDATE queues SET paused = $3, updated_at = now() WHERE organization_id = $1 AND name = $2 RETURNING ${QUEUE_COLUMNS}`,
+    [organizationId, name, paused],
+  );
+  if (!rows[0]) throw notFound("queue", name);
+  if (!paused) await requestAdmission(db);
+  return rows[0];
+}
+
+const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+
+export function validQueueName(name: string): string {
+  if (!QUEUE_NAME.test(name)) {
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      "queue may contain letters, digits, '.', '_', ':' and '-', starting with a letter or digit, at most 100 characters",
+      { field: "name" },
+    );
+  }
+  return name;
+}
