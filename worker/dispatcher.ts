@@ -4,6 +4,7 @@
  * slow endpoint never holds back the others). See server/services/attempts.ts
  * for the state machine of an attempt.
  */
+import { setMaxListeners } from "node:events";
 import type { JobWithMetadata, PgBoss } from "pg-boss";
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
@@ -45,6 +46,8 @@ export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {
     this.wakeups = new DispatchWakeups(options.databaseUrl, options.pool, options.logger);
     this.deliverer = createHttpDeliverer({ allowPrivateTargets: options.allowPrivateTargets, userAgent: USER_AGENT });
+    // Every attempt in flight listens for shutdown on this one signal.
+    setMaxListeners(options.concurrency + 10, this.shutdown.signal);
   }
 
   async start(): Promise<void> {

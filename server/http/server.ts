@@ -14,9 +14,21 @@ import { createGraphQLServer, GRAPHQL_PATH } from "./yoga.js";
 
 /** Largest API request body; a task body alone may be 256 KiB, plus JSON escaping and other fields. */
 export const MAX_API_REQUEST_BYTES = 1024 * 1024;
+/** A batch holds up to 1,000 tasks. */
+export const MAX_BATCH_REQUEST_BYTES = 32 * 1024 * 1024;
+const BATCH_PATH = `${REST_BASE_PATH}/tasks/batch`;
 const HEALTH_TIMEOUT_MS = 2000;
 
-class RequestTooLarge extends Error {}
+class RequestTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`request body exceeds ${limit} bytes`);
+  }
+}
+
+/** Batches (REST, or pushTasks over GraphQL) may carry up to 1,000 task bodies; other requests one. */
+function bodyLimitFor(url: URL): number {
+  return url.pathname === BATCH_PATH || url.pathname === GRAPHQL_PATH ? MAX_BATCH_REQUEST_BYTES : MAX_API_REQUEST_BYTES;
+}
 
 export function createHttpServer(services: Services): http.Server {
   const yoga = createGraphQLServer({ logger: services.logger, isProduction: services.config.isProduction }, services);
@@ -71,7 +83,7 @@ export function createHttpServer(services: Services): http.Server {
     handle(request)
       .catch((error: unknown) => {
         if (error instanceof RequestTooLarge) {
-          return jsonResponse(413, errorBody("PAYLOAD_TOO_LARGE", `request body exceeds ${MAX_API_REQUEST_BYTES} bytes`));
+          return jsonResponse(413, errorBody("PAYLOAD_TOO_LARGE", error.message));
         }
         services.logger.error({ err: error, url: request.url }, "request failed unexpectedly");
         return jsonResponse(500, errorBody("INTERNAL", "internal error"));
@@ -105,18 +117,18 @@ async function checkHealth(services: Services): Promise<Response> {
   }
 }
 
-async function readBody(request: http.IncomingMessage): Promise<Buffer | null> {
+async function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer | null> {
   if (request.method === "GET" || request.method === "HEAD") return null;
   const declared = Number(request.headers["content-length"] ?? 0);
-  if (declared > MAX_API_REQUEST_BYTES) {
+  if (declared > limit) {
     request.resume();
-    throw new RequestTooLarge();
+    throw new RequestTooLarge(limit);
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_API_REQUEST_BYTES) throw new RequestTooLarge();
+    if (size > limit) throw new RequestTooLarge(limit);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -128,7 +140,7 @@ async function toFetchRequest(request: http.IncomingMessage, url: URL): Promise<
     if (value === undefined) continue;
     for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
   }
-  const body = await readBody(request);
+  const body = await readBody(request, bodyLimitFor(url));
   return new Request(url, { method: request.method, headers, body: body && body.length > 0 ? new Uint8Array(body) : null });
 }
 

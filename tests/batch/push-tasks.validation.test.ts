@@ -119,3 +119,12 @@ describe("batch validation over GraphQL", () => {
     expect(ok.data?.pushTask.priority).toBe(7);
   });
 });
+
+describe("batch request size", () => {
+  it("accepts a batch larger than the 1 MiB limit of single requests", async () => {
+    const tasks = Array.from({ length: 10 }, (_, index) => ({ url: `${url}/large/${index}`, delay: "1d", body: "x".repeat(200 * 1024) }));
+    const answer = await rest<{ ids: string[] }>(runlater.instance, ALICE_KEY, "POST", "/tasks/batch", { tasks });
+    expect(answer.status).toBe(201);
+    expect(answer.body.ids).toHaveLength(10);
+  });
+});

@@ -88,6 +88,27 @@ describe("queues", () => {
     expect(requestsUnder("/held/").map((request) => request.path)).toEqual(["/held/0", "/held/1", "/held/2"]);
   });
 
+  it("starts higher priorities first among a queue's waiting tasks", async () => {
+    await configure("ranked", {});
+    await rest(runlater.instance, ALICE_KEY, "POST", "/queues/ranked/pause");
+    for (const [name, priority] of [
+      ["low", -5],
+      ["high", 10],
+      ["default", 0],
+      ["higher", 20],
+    ] as const) {
+      await push({ url: `${runlater.sink.url}/ranked/${name}`, queue: "ranked", priority });
+    }
+    await rest(runlater.instance, ALICE_KEY, "POST", "/queues/ranked/resume");
+    await eventually(async () => requestsUnder("/ranked/").length === 4, 15_000);
+    expect(requestsUnder("/ranked/").map((request) => request.path)).toEqual([
+      "/ranked/higher",
+      "/ranked/high",
+      "/ranked/default",
+      "/ranked/low",
+    ]);
+  });
+
   it("starts at most `rateLimit` tasks per period", async () => {
     await configure("limited", { concurrency: 10, rateLimit: 2, ratePeriodSeconds: 1 });
     for (let index = 0; index < 6; index++) await push({ url: `${runlater.sink.url}/limited/${index}`, queue: "limited" });

@@ -1,0 +1,385 @@
+/**
+ * The benchmark's plumbing: bounded waits, a cleanup stack that always runs,
+ * the database server (DATABASE_URL or an embedded PostgreSQL in a temporary
+ * directory) and throw-away databases on it, and Runlater itself as separate
+ * `server` and `worker` processes started exactly as a user starts them.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { startEmbeddedPostgres } from "../server/db/embedded-postgres.js";
+import { ApiClient } from "./http.js";
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const BENCH_API_KEY = `rl_bench_${randomBytes(16).toString("hex")}`;
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Polls `check` every `intervalMs` until it holds or `timeoutMs` passes; returns whether it held. */
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number },
+): Promise<boolean> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(options.intervalMs ?? 100, deadline - Date.now()));
+  }
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Steps that undo what the run set up, run last-in first-out, each bounded in time, exactly once. */
+export class Cleanup {
+  private steps: Array<{ name: string; run: () => Promise<void> }> = [];
+  private running: Promise<void> | null = null;
+
+  add(name: string, run: () => Promise<void>): () => void {
+    const step = { name, run };
+    this.steps.push(step);
+    return () => {
+      this.steps = this.steps.filter((candidate) => candidate !== step);
+    };
+  }
+
+  /** Runs one registered step now (and forgets it). */
+  async runStep(remove: () => void, run: () => Promise<void>): Promise<void> {
+    remove();
+    await run();
+  }
+
+  runAll(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.steps.length > 0) {
+        const step = this.steps.pop();
+        if (!step) break;
+        try {
+          await withTimeout(step.run(), 60_000, `cleanup step "${step.name}"`);
+        } catch (error) {
+          console.error(`cleanup: ${step.name} failed: ${(error as Error).message}`);
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL
+
+export interface BenchPostgres {
+  /** A URL on the server that may CREATE and DROP databases. */
+  adminUrl: string;
+  embedded: boolean;
+}
+
+/** DATABASE_URL's server, or an embedded PostgreSQL in a temporary directory that the cleanup stops and deletes. */
+export async function startPostgres(cleanup: Cleanup, log: (message: string) => void): Promise<BenchPostgres> {
+  const external = process.env.DATABASE_URL;
+  if (external) {
+    const host = new URL(external).hostname;
+    if (!isLoopback(host)) log(`note: DATABASE_URL points at ${host}; figures include the network to it`);
+    return { adminUrl: external, embedded: false };
+  }
+  const parent = await mkdtemp(path.join(tmpdir(), "runlater-bench-"));
+  // As root, PostgreSQL runs as "postgres", which must be able to enter the directory.
+  await chmod(parent, 0o755);
+  cleanup.add("delete the embedded PostgreSQL's directory", () => rm(parent, { recursive: true, force: true }));
+  log(`starting an embedded PostgreSQL in ${parent}`);
+  const embedded = await startEmbeddedPostgres({ dataDir: path.join(parent, "data") });
+  cleanup.add("stop the embedded PostgreSQL", () => embedded.stop());
+  return { adminUrl: embedded.connectionString, embedded: true };
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || host.startsWith("127.");
+}
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database on the server; dropped by the cleanup (or earlier by `drop`). */
+export async function createDatabase(postgres: BenchPostgres, cleanup: Cleanup, label: string): Promise<BenchDatabase> {
+  const name = `runlater_bench_${label}_${randomBytes(4).toString("hex")}`;
+  await withClient(postgres.adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(postgres.adminUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await closePool(url.toString());
+    await withClient(postgres.adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  };
+  const remove = cleanup.add(`drop database ${name}`, drop);
+  return {
+    name,
+    url: url.toString(),
+    drop: () => cleanup.runStep(remove, drop),
+  };
+}
+
+const pools = new Map<string, pg.Pool>();
+
+/** Runs a query on a small pool kept per database (polling loops must not open a connection per poll). */
+export async function query<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  let pool = pools.get(url);
+  if (!pool) {
+    pool = new pg.Pool({ connectionString: url, max: 2, application_name: "runlater-bench" });
+    pool.on("error", () => {});
+    pools.set(url, pool);
+  }
+  return (await pool.query<R>(text, values)).rows;
+}
+
+async function closePool(url: string): Promise<void> {
+  const pool = pools.get(url);
+  pools.delete(url);
+  await pool?.end().catch(() => {});
+}
+
+export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: "runlater-bench" });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export async function findFreePort(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Runlater processes
+
+export type Role = "server" | "worker";
+
+export interface RunlaterProcess {
+  role: Role;
+  pid: number;
+  /** The last 64 KiB of its stdout and stderr. */
+  output(): string;
+  /** Exit code or signal once it exited, else null. */
+  exitStatus(): number | string | null;
+  /** Peak resident set size (VmHWM) in MiB so far, or null when it cannot be read. */
+  peakRssMiB(): Promise<number | null>;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const OUTPUT_KEPT = 64 * 1024;
+const liveChildren = new Set<ChildProcess>();
+
+/** Last resort when the harness itself dies: no Runlater process outlives it. */
+process.on("exit", () => {
+  for (const child of liveChildren) child.kill("SIGKILL");
+});
+
+export function spawnRunlater(role: Role, env: Record<string, string>, cleanup: Cleanup): RunlaterProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "bin/runlater.ts", role], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  if (child.pid === undefined) throw new Error(`could not start the Runlater ${role} process`);
+  const pid = child.pid;
+  liveChildren.add(child);
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-OUTPUT_KEPT);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  let status: number | string | null = null;
+  const exited = new Promise<void>((resolve) =>
+    child.on("exit", (code, signal) => {
+      status = code ?? signal ?? "unknown";
+      liveChildren.delete(child);
+      resolve();
+    }),
+  );
+  const stop = async (graceMs = 20_000) => {
+    if (status !== null) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  const remove = cleanup.add(`stop the Runlater ${role} (pid ${pid})`, () => stop());
+  return {
+    role,
+    pid,
+    output: () => output,
+    exitStatus: () => status,
+    peakRssMiB: () => readPeakRssMiB(pid),
+    stop: (graceMs) => cleanup.runStep(remove, () => stop(graceMs)),
+  };
+}
+
+async function readPeakRssMiB(pid: number): Promise<number | null> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const kib = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kib ? Number(kib) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface InstanceOptions {
+  /** Start the worker now (else call startWorker later). */
+  worker: boolean;
+  /** Raise the organisation's concurrency limit before the worker starts. */
+  concurrencyLimit?: number;
+  log: (message: string) => void;
+}
+
+/** A Runlater deployment on one database: one server and (when started) one worker process. */
+export class RunlaterInstance {
+  server: RunlaterProcess | null = null;
+  worker: RunlaterProcess | null = null;
+  /** Why the concurrency limit could not be raised, if it could not. */
+  concurrencyLimitProblem: string | null = null;
+  private limitSetAt: number | null = null;
+  private workerReadyAt: number | null = null;
+  readonly api: ApiClient;
+
+  private constructor(
+    readonly database: BenchDatabase,
+    readonly port: number,
+    private readonly cleanup: Cleanup,
+    private readonly log: (message: string) => void,
+  ) {
+    this.api = new ApiClient(`http://127.0.0.1:${port}`, BENCH_API_KEY);
+  }
+
+  static async start(database: BenchDatabase, cleanup: Cleanup, options: InstanceOptions): Promise<RunlaterInstance> {
+    const instance = new RunlaterInstance(database, await findFreePort(), cleanup, options.log);
+    // Both at once: start-up (tsx, migrations) is most of the wait.
+    const server = instance.startServer();
+    const worker = options.worker ? instance.startWorker() : Promise.resolve();
+    try {
+      await server;
+      if (options.concurrencyLimit !== undefined) await instance.setConcurrencyLimit(options.concurrencyLimit);
+    } finally {
+      await worker;
+    }
+    return instance;
+  }
+
+  get baseUrl(): string {
+    return this.api.baseUrl;
+  }
+
+  private environment(): Record<string, string> {
+    return {
+      DATABASE_URL: this.database.url,
+      PORT: String(this.port),
+      HOST: "127.0.0.1",
+      RUNLATER_BOOTSTRAP_API_KEY: BENCH_API_KEY,
+      RUNLATER_ALLOW_PRIVATE_TARGETS: "true",
+      LOG_LEVEL: "warn",
+    };
+  }
+
+  private async startServer(): Promise<void> {
+    const server = spawnRunlater("server", this.environment(), this.cleanup);
+    this.server = server;
+    const healthy = await waitUntil(
+      async () => {
+        if (server.exitStatus() !== null) throw new Error(`the server exited (${server.exitStatus()}):\n${server.output()}`);
+        return (await this.api.health()) === 200;
+      },
+      { timeoutMs: 90_000, intervalMs: 200 },
+    );
+    if (!healthy) throw new Error(`the server did not answer GET /health with 200 within 90 s:\n${server.output()}`);
+  }
+
+  async startWorker(): Promise<void> {
+    if (this.worker && this.worker.exitStatus() === null) return;
+    const worker = spawnRunlater("worker", this.environment(), this.cleanup);
+    this.worker = worker;
+    // The worker has no HTTP port: it is ready once its dispatcher LISTENs for wake-ups.
+    const ready = await waitUntil(
+      async () => {
+        if (worker.exitStatus() !== null) throw new Error(`the worker exited (${worker.exitStatus()}):\n${worker.output()}`);
+        const rows = await query<{ listening: boolean }>(
+          this.database.url,
+          `SELECT count(*) FILTER (WHERE query ILIKE 'LISTEN%') > 0
+              AND count(*) FILTER (WHERE application_name LIKE 'runlater-worker%') > 0 AS listening
+           FROM pg_stat_activity WHERE datname = current_database()`,
+        );
+        return rows[0]?.listening === true;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+    if (!ready) this.log("warning: could not confirm that the worker is listening after 90 s; going on");
+    this.workerReadyAt = Date.now();
+  }
+
+  /**
+   * Waits until the worker applies the raised concurrency limit: at once if it
+   * started after the limit was set, else once it re-reads limits (every 10 s).
+   */
+  async waitForLimit(): Promise<void> {
+    if (this.limitSetAt === null || this.workerReadyAt === null) return;
+    const appliedAt =
+      this.workerReadyAt > this.limitSetAt + 1000 ? this.workerReadyAt : Math.max(this.workerReadyAt, this.limitSetAt) + 10_500;
+    await sleep(appliedAt - Date.now());
+  }
+
+  async stopWorker(): Promise<void> {
+    await this.worker?.stop();
+  }
+
+  /** Raises the organisation's limit; on failure records why, so the report can say so. */
+  private async setConcurrencyLimit(limit: number): Promise<void> {
+    const answer = await this.api.graphql(`mutation { setConcurrencyLimit(limit: ${limit}) { concurrencyLimit } }`);
+    const value = (answer.body as { data?: { setConcurrencyLimit?: { concurrencyLimit?: number } } })?.data?.setConcurrencyLimit
+      ?.concurrencyLimit;
+    if (answer.status === 200 && value === limit) {
+      this.limitSetAt = Date.now();
+      return;
+    }
+    this.concurrencyLimitProblem = `setConcurrencyLimit unavailable (HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 200)}); the default limit applies`;
+    this.log(`warning: ${this.concurrencyLimitProblem}`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.worker?.stop(), this.server?.stop()]);
+    await this.api.close();
+  }
+}

@@ -1,0 +1,659 @@
+/**
+ * The scenarios of issue 6, each measured next to its baseline on the same
+ * database in the same run. Each returns rows for the report; correctness
+ * (every task delivered, none twice) is checked while measuring.
+ */
+import { performance } from "node:perf_hooks";
+import { openLoop, pgBossDispatch, pgBossLatency, rawInsertCommits, rawMultiRowInserts } from "./baselines.js";
+import { type RunlaterInstance, sleep, waitUntil, withClient } from "./harness.js";
+import { type ApiClient, deliveryCheck, type Sink } from "./http.js";
+import { type Row, ratio, summarize } from "./report.js";
+import {
+  BATCH_SIZE,
+  type BatchProbe,
+  batchIds,
+  cannonPush,
+  countTasks,
+  missingTasks,
+  organizationId,
+  probeBatchRoute,
+  pushMany,
+  pushOne,
+  seedPendingTasks,
+} from "./workload.js";
+
+export interface Sizes {
+  pushSeconds: number;
+  batches: number;
+  dispatchTasks: number;
+  latencySeconds: number;
+  latencyRate: number;
+  delayedTasks: number;
+  delayedSpreadSeconds: number;
+  cronTasks: number;
+  cronMinutes: number;
+  backlogSizes: number[];
+  backlogPushSeconds: number;
+  backlogDispatchTasks: number;
+}
+
+export const FULL: Sizes = {
+  pushSeconds: 10,
+  batches: 30,
+  dispatchTasks: 100_000,
+  latencySeconds: 10,
+  latencyRate: 100,
+  delayedTasks: 5000,
+  delayedSpreadSeconds: 20,
+  cronTasks: 10_000,
+  cronMinutes: 3,
+  backlogSizes: [1e3, 1e5, 1e6],
+  backlogPushSeconds: 5,
+  backlogDispatchTasks: 20_000,
+};
+
+export const QUICK: Sizes = {
+  pushSeconds: 3,
+  batches: 5,
+  dispatchTasks: 10_000,
+  latencySeconds: 5,
+  latencyRate: 100,
+  delayedTasks: 1000,
+  delayedSpreadSeconds: 10,
+  cronTasks: 1000,
+  cronMinutes: 1,
+  backlogSizes: [1e3, 1e5],
+  backlogPushSeconds: 2,
+  backlogDispatchTasks: 2000,
+};
+
+export interface ScenarioContext {
+  instance: RunlaterInstance;
+  sizes: Sizes;
+  log: (message: string) => void;
+  /** Raw figures, kept in the JSON. */
+  details: Record<string, unknown>;
+}
+
+const PUSH_CONNECTIONS = 64;
+const BASELINE_INSERT_CONNECTIONS = 8;
+const BATCH_CONCURRENCY = 4;
+
+function correctnessRow(scenario: string, check: { expected: number; lost: number; duplicates: number }, extra = ""): Row {
+  const value = check.lost + check.duplicates;
+  return {
+    scenario,
+    figure: "lost + duplicated",
+    value,
+    unit: "",
+    target: "0",
+    pass: value === 0,
+    note: `${check.expected} expected, ${check.lost} lost, ${check.duplicates} duplicated${extra}`,
+  };
+}
+
+function unavailable(scenario: string, figure: string, note: string): Row {
+  return { scenario, figure, value: null, unit: "", note };
+}
+
+async function batchRoute(api: ApiClient, sinkUrl: string, context: ScenarioContext): Promise<BatchProbe> {
+  const probe = await probeBatchRoute(api, `${sinkUrl}/probe`);
+  if (!probe.available) context.log(`  ${probe.reason}`);
+  return probe;
+}
+
+// ---------------------------------------------------------------------------
+// 1. Push throughput
+
+export async function pushThroughput(context: ScenarioContext, sink: Sink): Promise<Row[]> {
+  const scenario = "1 push throughput";
+  const { instance, sizes, log } = context;
+  const databaseUrl = instance.database.url;
+  const body = JSON.stringify({ url: `${sink.url}/s1`, delay: "1h" });
+  log("1. push throughput: warm-up");
+  await cannonPush(instance.baseUrl, body, { connections: 16, seconds: 1 });
+
+  log(`   ${PUSH_CONNECTIONS} connections for ${sizes.pushSeconds} s`);
+  const peak = await cannonPush(instance.baseUrl, body, { connections: PUSH_CONNECTIONS, seconds: sizes.pushSeconds });
+  const halfRate = Math.max(1, Math.floor(peak.requestsPerSecond / 2));
+  log(`   ${Math.round(peak.requestsPerSecond)} req/s; again at half that rate (${halfRate} req/s)`);
+  const half = await cannonPush(instance.baseUrl, body, {
+    connections: PUSH_CONNECTIONS,
+    seconds: sizes.pushSeconds,
+    overallRate: halfRate,
+  });
+  // Every push answered 201 must have written its task.
+  const answered = peak.ok + half.ok;
+  const lost = await missingTasks(databaseUrl, [...peak.ids, ...half.ids]);
+
+  log(`   baseline: single-row INSERT commits from ${BASELINE_INSERT_CONNECTIONS} connections for ${sizes.pushSeconds} s`);
+  const baseline = await rawInsertCommits(databaseUrl, {
+    connections: BASELINE_INSERT_CONNECTIONS,
+    durationMs: sizes.pushSeconds * 1000,
+    organizationId: await organizationId(databaseUrl),
+    targetUrl: `${sink.url}/s1`,
+  });
+  const withoutIds = ({ ids: _ids, ...rest }: typeof peak) => rest;
+  context.details.pushThroughput = { peak: withoutIds(peak), half: withoutIds(half), halfRate, lost, baseline };
+  const pushRatio = ratio(peak.requestsPerSecond, baseline.commitsPerSecond);
+  const failures = peak.non2xx + peak.errors + half.non2xx + half.errors;
+  return [
+    {
+      scenario,
+      figure: `requests/s (${PUSH_CONNECTIONS} conns)`,
+      value: peak.requestsPerSecond,
+      unit: "/s",
+      baseline: baseline.commitsPerSecond,
+      baselineLabel: `INSERT commits, ${BASELINE_INSERT_CONNECTIONS} conns`,
+      ratio: pushRatio,
+      target: "ratio ≥ 0.5",
+      pass: pushRatio === null ? null : pushRatio >= 0.5,
+    },
+    { scenario, figure: "p50 at peak", value: peak.p50, unit: "ms" },
+    { scenario, figure: "p99 at peak", value: peak.p99, unit: "ms" },
+    {
+      scenario,
+      figure: `p99 at half peak (${halfRate}/s)`,
+      value: half.p99,
+      unit: "ms",
+      target: "≤ 50 ms",
+      pass: half.p99 <= 50,
+      note: `achieved ${Math.round(half.requestsPerSecond)} req/s`,
+    },
+    {
+      scenario,
+      figure: "failed or lost pushes",
+      value: failures + lost,
+      unit: "",
+      target: "0",
+      pass: failures === 0 && lost === 0,
+      note: `${answered} answered 201, ${lost} of them without a task row, ${failures} errors or non-2xx`,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// 2. Batch push
+
+export async function batchPush(context: ScenarioContext, sink: Sink): Promise<Row[]> {
+  const scenario = "2 batch push";
+  const { instance, sizes, log } = context;
+  const databaseUrl = instance.database.url;
+  log(`2. batch push: ${sizes.batches} × ${BATCH_SIZE} tasks, ${BATCH_CONCURRENCY} at once`);
+  const probe = await batchRoute(instance.api, sink.url, context);
+  if (!probe.available) return [unavailable(scenario, "tasks/s", probe.reason)];
+
+  const tasks = Array.from({ length: BATCH_SIZE }, () => ({ url: `${sink.url}/s2`, delay: "1h" }));
+  const payload = JSON.stringify({ tasks });
+  const before = await countTasks(databaseUrl, "true");
+  let next = 0;
+  let failed = 0;
+  let failure = "";
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: BATCH_CONCURRENCY }, async () => {
+      while (next < sizes.batches) {
+        next += 1;
+        const answer = await instance.api.request("POST", "/api/v1/tasks/batch", payload);
+        if (answer.status !== 201 || batchIds(answer.body).length !== BATCH_SIZE) {
+          failed += 1;
+          failure ||= `HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const accepted = (sizes.batches - failed) * BATCH_SIZE;
+  const tasksPerSecond = accepted > 0 ? accepted / seconds : null;
+  const created = (await countTasks(databaseUrl, "true")) - before;
+
+  log(
+    `   ${tasksPerSecond === null ? "no batch accepted" : `${Math.round(tasksPerSecond)} tasks/s`}; baseline: multi-row INSERTs of ${BATCH_SIZE} rows`,
+  );
+  const baseline = await rawMultiRowInserts(databaseUrl, {
+    connections: BATCH_CONCURRENCY,
+    statements: sizes.batches,
+    rowsPerStatement: BATCH_SIZE,
+    organizationId: await organizationId(databaseUrl),
+    targetUrl: `${sink.url}/s2`,
+  });
+  context.details.batchPush = { seconds, tasksPerSecond, failed, failure, created, baseline };
+  const batchRatio = ratio(tasksPerSecond, baseline.rowsPerSecond);
+  return [
+    {
+      scenario,
+      figure: `tasks/s (${BATCH_SIZE}/batch, ${BATCH_CONCURRENCY} at once)`,
+      value: tasksPerSecond,
+      unit: "/s",
+      baseline: baseline.rowsPerSecond,
+      baselineLabel: `multi-row INSERT, ${BATCH_CONCURRENCY} conns`,
+      ratio: batchRatio,
+      target: "ratio ≥ 0.4, ≥ 10,000/s",
+      pass: batchRatio === null || tasksPerSecond === null ? false : batchRatio >= 0.4 && tasksPerSecond >= 10_000,
+      ...(tasksPerSecond === null ? { note: `every batch failed: ${failure}` } : {}),
+    },
+    {
+      scenario,
+      figure: "failed batches or lost tasks",
+      value: failed + Math.abs(accepted - created),
+      unit: "",
+      target: "0",
+      pass: failed === 0 && accepted === created,
+      note: `${sizes.batches - failed} batches accepted, ${created} tasks written${failure ? `; first failure: ${failure}` : ""}`,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// 3. Dispatch throughput (and the shortened form used by 7)
+
+interface DispatchMeasurement {
+  executionsPerSecond: number | null;
+  seconds: number | null;
+  check: { expected: number; lost: number; duplicates: number };
+}
+
+/** Waits until every task in `ids` is SUCCEEDED; executions/s from the first delivery to the last success. */
+async function measureDispatch(
+  databaseUrl: string,
+  sink: Sink,
+  ids: string[],
+  options: { organizationId: string; succeededBefore: number; timeoutMs: number },
+): Promise<DispatchMeasurement> {
+  const expected = ids.length;
+  let lastPoll = 0;
+  const allSucceeded = await waitUntil(
+    async () => {
+      // The sink says when everything was delivered; the database when it was recorded.
+      const delivered = sink.deliveries.size >= expected;
+      if (!delivered && performance.now() - lastPoll < 500) return false;
+      lastPoll = performance.now();
+      const succeeded = await countTasks(databaseUrl, "organization_id = $1 AND status = 'SUCCEEDED'", [options.organizationId]);
+      return succeeded - options.succeededBefore >= expected;
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: 25 },
+  );
+  const finished = performance.now();
+  // Late repeats would show up in the next moment.
+  await sleep(500);
+  const check = deliveryCheck(sink, ids);
+  const first = sink.firstPerfMs();
+  if (!allSucceeded || first === null) return { executionsPerSecond: null, seconds: null, check };
+  const seconds = (finished - first) / 1000;
+  return { executionsPerSecond: expected / seconds, seconds, check };
+}
+
+function dispatchTimeoutMs(tasks: number): number {
+  // Bounded, and generous: 60 s plus 20 ms per task (50 executions/s).
+  return 60_000 + tasks * 20;
+}
+
+export async function dispatchThroughput(context: ScenarioContext, sink: Sink): Promise<Row[]> {
+  const scenario = "3 dispatch throughput";
+  const { instance, sizes, log } = context;
+  const databaseUrl = instance.database.url;
+  const organization = await organizationId(databaseUrl);
+  await instance.stopWorker();
+  const probe = await batchRoute(instance.api, sink.url, context);
+  const method = probe.available ? "batch pushes" : "single pushes (batch route not available)";
+  log(`3. dispatch throughput: ${sizes.dispatchTasks} due tasks created with the worker stopped, by ${method}`);
+  const url = `${sink.url}/s3`;
+  const tasks = Array.from({ length: sizes.dispatchTasks }, () => ({ url }));
+  const ids = await pushMany(instance.api, tasks, { useBatch: probe.available, timeoutMs: 30 * 60_000 });
+  const succeededBefore = await countTasks(databaseUrl, "organization_id = $1 AND status = 'SUCCEEDED'", [organization]);
+  log("   starting the worker");
+  await instance.startWorker();
+  const measured = await measureDispatch(databaseUrl, sink, ids, {
+    organizationId: organization,
+    succeededBefore,
+    timeoutMs: dispatchTimeoutMs(ids.length),
+  });
+  log(`   ${measured.executionsPerSecond === null ? "did not finish" : `${Math.round(measured.executionsPerSecond)} executions/s`}`);
+
+  log(`   baseline: raw pg-boss, ${sizes.dispatchTasks} jobs, burst mode, no-op handler`);
+  const baseline = await pgBossDispatch(databaseUrl, { jobs: sizes.dispatchTasks, timeoutMs: dispatchTimeoutMs(sizes.dispatchTasks) });
+  context.details.dispatchThroughput = { method, ...measured, baseline };
+  const dispatchRatio = ratio(measured.executionsPerSecond, baseline.jobsPerSecond);
+  return [
+    {
+      scenario,
+      figure: `executions/s (${sizes.dispatchTasks.toLocaleString("en-US")} backlog)`,
+      value: measured.executionsPerSecond,
+      unit: "/s",
+      baseline: baseline.jobsPerSecond,
+      baselineLabel: "raw pg-boss jobs",
+      ratio: dispatchRatio,
+      target: "ratio ≥ 0.5, ≥ 3,000/s",
+      pass:
+        measured.executionsPerSecond === null || dispatchRatio === null
+          ? false
+          : dispatchRatio >= 0.5 && measured.executionsPerSecond >= 3000,
+      note:
+        measured.executionsPerSecond === null
+          ? `did not finish within ${dispatchTimeoutMs(ids.length) / 1000} s (${sink.deliveries.size} of ${ids.length} delivered)`
+          : `backlog created by ${method}`,
+    },
+    correctnessRow(scenario, measured.check),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// 4. Dispatch latency
+
+export async function dispatchLatency(context: ScenarioContext, sink: Sink): Promise<Row[]> {
+  const scenario = "4 dispatch latency";
+  const { instance, sizes, log } = context;
+  const url = `${sink.url}/s4`;
+  const count = sizes.latencyRate * sizes.latencySeconds;
+  log(`4. dispatch latency: ${sizes.latencyRate} pushes/s for ${sizes.latencySeconds} s, due now`);
+  // Warm-up (connections, JIT), not measured.
+  const warmup = await Promise.all(Array.from({ length: 10 }, () => pushOne(instance.api, { url })));
+  await waitUntil(() => warmup.every((id) => sink.deliveries.has(id)), { timeoutMs: 15_000 });
+
+  const pushedAt = new Map<string, number>();
+  const failures: string[] = [];
+  const pushes = await openLoop(count, sizes.latencyRate, async (index) => {
+    const started = performance.now();
+    try {
+      pushedAt.set(await pushOne(instance.api, { url }), started);
+    } catch (error) {
+      failures.push(`#${index}: ${(error as Error).message}`);
+    }
+  });
+  await Promise.all(pushes);
+  await waitUntil(() => [...pushedAt.keys()].every((id) => sink.deliveries.has(id)), { timeoutMs: 30_000 });
+  await sleep(500);
+  const latencies: number[] = [];
+  for (const [id, started] of pushedAt) {
+    const delivery = sink.deliveries.get(id)?.[0];
+    if (delivery) latencies.push(delivery.perfMs - started);
+  }
+  const runlater = summarize(latencies);
+  log(`   p50 ${runlater.p50?.toFixed(1)} ms, p99 ${runlater.p99?.toFixed(1)} ms; baseline: raw pg-boss send → work with LISTEN/NOTIFY`);
+  const baselineRun = await pgBossLatency(instance.database.url, {
+    ratePerSecond: sizes.latencyRate,
+    durationMs: sizes.latencySeconds * 1000,
+  });
+  const baseline = summarize(baselineRun.latenciesMs);
+  context.details.dispatchLatency = { runlater, failures: failures.slice(0, 5), baseline, baselineSent: baselineRun.sent };
+  const check = deliveryCheck(sink, [...pushedAt.keys(), ...warmup]);
+  const p99Ratio = ratio(runlater.p99, baseline.p99);
+  return [
+    {
+      scenario,
+      figure: "p50 push → delivery",
+      value: runlater.p50,
+      unit: "ms",
+      baseline: baseline.p50,
+      baselineLabel: "pg-boss send → work",
+      ratio: ratio(runlater.p50, baseline.p50),
+      target: "≤ 10 ms",
+      pass: runlater.p50 === null ? false : runlater.p50 <= 10,
+    },
+    {
+      scenario,
+      figure: "p99 push → delivery",
+      value: runlater.p99,
+      unit: "ms",
+      baseline: baseline.p99,
+      baselineLabel: "pg-boss send → work",
+      ratio: p99Ratio,
+      target: "≤ 30 ms, ratio ≤ 1.5",
+      pass: runlater.p99 === null || p99Ratio === null ? false : runlater.p99 <= 30 && p99Ratio <= 1.5,
+    },
+    {
+      scenario,
+      figure: "max push → delivery",
+      value: runlater.max,
+      unit: "ms",
+      baseline: baseline.max,
+      baselineLabel: "pg-boss send → work",
+      ratio: ratio(runlater.max, baseline.max),
+    },
+    correctnessRow(scenario, check, failures.length ? `, ${failures.length} pushes failed` : ""),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// 5. Delayed-task lateness
+
+export async function delayedLateness(context: ScenarioContext, sink: Sink): Promise<Row[]> {
+  const scenario = "5 delayed lateness";
+  const { instance, sizes, log } = context;
+  const url = `${sink.url}/s5`;
+  const probe = await batchRoute(instance.api, sink.url, context);
+  const count = sizes.delayedTasks;
+  const spreadMs = sizes.delayedSpreadSeconds * 1000;
+  // Enough lead time to push everything before the first one is due.
+  const leadMs = 4000 + (probe.available ? count / 2 : count * 5);
+  const firstDue = Date.now() + leadMs;
+  const dueTimes = Array.from({ length: count }, (_, index) => firstDue + Math.floor((index * spreadMs) / count));
+  log(
+    `5. delayed lateness: ${count} tasks due over ${sizes.delayedSpreadSeconds} s, pushed by ${probe.available ? "batch" : "single"} pushes`,
+  );
+  const ids = await pushMany(
+    instance.api,
+    dueTimes.map((due) => ({ url, runAt: new Date(due).toISOString() })),
+    { useBatch: probe.available, timeoutMs: leadMs + spreadMs },
+  );
+  const pushedLateBy = Date.now() - firstDue;
+  if (pushedLateBy > 0) log(`   warning: pushing ended ${pushedLateBy} ms after the first task was due`);
+  await waitUntil(() => ids.every((id) => sink.deliveries.has(id)), { timeoutMs: leadMs + spreadMs + 30_000 });
+  await sleep(500);
+  const lateness: number[] = [];
+  ids.forEach((id, index) => {
+    const delivery = sink.deliveries.get(id)?.[0];
+    if (delivery) lateness.push(delivery.wallMs - (dueTimes[index] as number));
+  });
+  const early = lateness.filter((ms) => ms < 0).length;
+  const summary = summarize(lateness);
+  context.details.delayedLateness = { summary, early, pushedLateBy, earliestMs: Math.min(...lateness) };
+  return [
+    { scenario, figure: "p50 received − due", value: summary.p50, unit: "ms" },
+    {
+      scenario,
+      figure: "p99 received − due",
+      value: summary.p99,
+      unit: "ms",
+      target: "≤ 100 ms",
+      pass: summary.p99 === null ? false : summary.p99 <= 100,
+    },
+    { scenario, figure: "max received − due", value: summary.max, unit: "ms" },
+    { scenario, figure: "delivered early", value: early, unit: "", target: "0", pass: early === 0 },
+    correctnessRow(
+      scenario,
+      deliveryCheck(sink, ids),
+      pushedLateBy > 0 ? `; pushing ended ${pushedLateBy} ms after the first due time` : "",
+    ),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// 6. Cron lateness
+
+export async function cronLateness(context: ScenarioContext, sink: Sink): Promise<Row[]> {
+  const scenario = "6 cron lateness";
+  const { instance, sizes, log } = context;
+  const url = `${sink.url}/s6`;
+  log(`6. cron lateness: ${sizes.cronTasks} tasks "* * * * *" for ${sizes.cronMinutes} min`);
+  const first = await instance.api.request("POST", "/api/v1/tasks", { url, cron: "* * * * *" });
+  const firstId = (first.body as { id?: unknown } | null)?.id;
+  if (first.status !== 201 || typeof firstId !== "string") {
+    return [
+      unavailable(
+        scenario,
+        "slot lateness",
+        `not available yet (cron push refused: HTTP ${first.status} ${JSON.stringify(first.body).slice(0, 160)})`,
+      ),
+    ];
+  }
+  const probe = await batchRoute(instance.api, sink.url, context);
+  const rest = await pushMany(
+    instance.api,
+    Array.from({ length: sizes.cronTasks - 1 }, () => ({ url, cron: "* * * * *" })),
+    { useBatch: probe.available, timeoutMs: 10 * 60_000 },
+  );
+  const ids = [firstId, ...rest];
+  // Slots strictly after the push (with a second of margin), so every task exists before each of them.
+  const minute = 60_000;
+  const firstSlot = Math.ceil((Date.now() + 1000) / minute) * minute;
+  const slots = Array.from({ length: sizes.cronMinutes }, (_, index) => firstSlot + index * minute);
+  const lastSlot = slots.at(-1) as number;
+  log(`   pushed; observing slots ${slots.map((slot) => new Date(slot).toISOString().slice(11, 16)).join(", ")} UTC`);
+  const taskIds = new Set(ids);
+  await waitUntil(
+    () => {
+      if (Date.now() < lastSlot) return false;
+      let seen = 0;
+      for (const [taskId, deliveries] of sink.deliveries) {
+        if (taskIds.has(taskId) && deliveries.some((delivery) => delivery.wallMs >= lastSlot)) seen += 1;
+      }
+      return seen >= ids.length;
+    },
+    { timeoutMs: lastSlot - Date.now() + 30_000, intervalMs: 250 },
+  );
+  await sleep(1000);
+
+  // Which slot each delivery belongs to: its execution's scheduled_for.
+  const executionIds: string[] = [];
+  for (const deliveries of sink.deliveries.values()) for (const delivery of deliveries) executionIds.push(delivery.executionId);
+  const slotOf = await withClient(instance.database.url, async (client) => {
+    const { rows } = await client.query<{ id: string; scheduled_for: Date }>(
+      "SELECT id, scheduled_for FROM executions WHERE id = ANY($1::uuid[])",
+      [executionIds],
+    );
+    return new Map(rows.map((row) => [row.id, row.scheduled_for.getTime()]));
+  });
+  const rows: Row[] = [];
+  let duplicates = 0;
+  let missing = 0;
+  const perSlot: unknown[] = [];
+  slots.forEach((slot, index) => {
+    const lateness: number[] = [];
+    const seen = new Map<string, number>();
+    for (const [taskId, deliveries] of sink.deliveries) {
+      if (!taskIds.has(taskId)) continue;
+      for (const delivery of deliveries) {
+        const scheduled = slotOf.get(delivery.executionId) ?? Math.floor(delivery.wallMs / minute) * minute;
+        if (scheduled !== slot) continue;
+        seen.set(taskId, (seen.get(taskId) ?? 0) + 1);
+        if ((seen.get(taskId) ?? 0) === 1) lateness.push(delivery.wallMs - slot);
+      }
+    }
+    const slotDuplicates = [...seen.values()].reduce((sum, times) => sum + times - 1, 0);
+    const slotMissing = ids.length - seen.size;
+    duplicates += slotDuplicates;
+    missing += slotMissing;
+    const summary = summarize(lateness);
+    perSlot.push({ slot: new Date(slot).toISOString(), ...summary, duplicates: slotDuplicates, missing: slotMissing });
+    const label = `slot ${index + 1} (${new Date(slot).toISOString().slice(11, 16)})`;
+    rows.push({ scenario, figure: `${label} p50`, value: summary.p50, unit: "ms" });
+    rows.push({
+      scenario,
+      figure: `${label} p99`,
+      value: summary.p99,
+      unit: "ms",
+      target: "≤ 1,000 ms",
+      pass: summary.p99 === null ? false : summary.p99 <= 1000,
+      note: `${seen.size} of ${ids.length} tasks fired`,
+    });
+  });
+  context.details.cronLateness = { tasks: ids.length, perSlot };
+  rows.push({ scenario, figure: "duplicate slots", value: duplicates, unit: "", target: "0", pass: duplicates === 0 });
+  rows.push({ scenario, figure: "missed slots", value: missing, unit: "", target: "0", pass: missing === 0 });
+  return rows;
+}
+
+// ---------------------------------------------------------------------------
+// 7. Backlog scaling
+
+export interface BacklogPoint {
+  pending: number;
+  pushPerSecond: number;
+  executionsPerSecond: number | null;
+  check: { expected: number; lost: number; duplicates: number };
+}
+
+/** Shortened 1 and 3 with `pending` delayed tasks already waiting (topped up from what the database holds). */
+export async function backlogPoint(context: ScenarioContext, pending: number, makeSink: () => Promise<Sink>): Promise<BacklogPoint> {
+  const { instance, sizes, log } = context;
+  const databaseUrl = instance.database.url;
+  const organization = await organizationId(databaseUrl);
+  const waiting = await countTasks(databaseUrl, "status = 'SCHEDULED' AND run_at > now() + interval '10 minutes'");
+  const seedSink = "http://127.0.0.1:9/never";
+  if (pending > waiting) {
+    log(`7. backlog ${pending.toLocaleString("en-US")}: seeding ${(pending - waiting).toLocaleString("en-US")} pending tasks`);
+    const started = Date.now();
+    await seedPendingTasks(databaseUrl, {
+      count: pending - waiting,
+      organizationId: organization,
+      url: seedSink,
+      runAt: new Date(Date.now() + 24 * 3600_000),
+      log,
+    });
+    log(`   seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const sink = await makeSink();
+  try {
+    const body = JSON.stringify({ url: `${sink.url}/s7-push`, delay: "1h" });
+    const push = await cannonPush(instance.baseUrl, body, { connections: PUSH_CONNECTIONS, seconds: sizes.backlogPushSeconds });
+    log(`   push: ${Math.round(push.requestsPerSecond)} req/s`);
+
+    // A backlog of due tasks: pushed due a moment from now, all at once, with the worker running.
+    await instance.waitForLimit();
+    const probe = await probeBatchRoute(instance.api, `${sink.url}/probe`);
+    const url = `${sink.url}/s7-dispatch`;
+    const count = sizes.backlogDispatchTasks;
+    const leadMs = 3000 + (probe.available ? count / 2 : count * 5);
+    const due = new Date(Date.now() + leadMs);
+    const succeededBefore = await countTasks(databaseUrl, "organization_id = $1 AND status = 'SUCCEEDED'", [organization]);
+    const ids = await pushMany(
+      instance.api,
+      Array.from({ length: count }, () => ({ url, runAt: due.toISOString() })),
+      { useBatch: probe.available, timeoutMs: 10 * 60_000 },
+    );
+    const measured = await measureDispatch(databaseUrl, sink, ids, {
+      organizationId: organization,
+      succeededBefore,
+      timeoutMs: dispatchTimeoutMs(count) + leadMs,
+    });
+    log(
+      `   dispatch: ${measured.executionsPerSecond === null ? "did not finish" : `${Math.round(measured.executionsPerSecond)} executions/s`}`,
+    );
+    return { pending, pushPerSecond: push.requestsPerSecond, executionsPerSecond: measured.executionsPerSecond, check: measured.check };
+  } finally {
+    await sink.close();
+  }
+}
+
+export function backlogRows(points: BacklogPoint[]): Row[] {
+  const scenario = "7 backlog scaling";
+  const base = points[0];
+  const largest = points.at(-1);
+  if (!base || !largest) return [];
+  const rows: Row[] = [];
+  const label = (pending: number) => `1e${Math.round(Math.log10(pending))}`;
+  for (const [figure, pick] of [
+    ["push req/s", (point: BacklogPoint) => point.pushPerSecond],
+    ["executions/s", (point: BacklogPoint) => point.executionsPerSecond],
+  ] as const) {
+    for (const point of points) {
+      const isBase = point === base;
+      const pointRatio = isBase ? null : ratio(pick(point), pick(base));
+      const gated = point === largest && !isBase;
+      rows.push({
+        scenario,
+        figure: `${figure} at ${label(point.pending)} pending`,
+        value: pick(point),
+        unit: "/s",
+        ...(isBase ? {} : { baseline: pick(base), baselineLabel: `at ${label(base.pending)}`, ratio: pointRatio }),
+        ...(gated ? { target: "ratio ≥ 0.8", pass: pointRatio === null ? false : pointRatio >= 0.8 } : {}),
+      });
+    }
+  }
+  const lost = points.reduce((sum, point) => sum + point.check.lost, 0);
+  const duplicates = points.reduce((sum, point) => sum + point.check.duplicates, 0);
+  const expected = points.reduce((sum, point) => sum + point.check.expected, 0);
+  rows.push(correctnessRow(scenario, { expected, lost, duplicates }));
+  return rows;
+}
