@@ -16,18 +16,30 @@ export function createPool(connectionString: string, options: { max: number; log
   return pool;
 }
 
-/** Runs `work` in a transaction on one pooled client; rolls back if it throws. */
+/** SQLSTATEs after which the whole transaction may simply be run again. */
+const RETRYABLE_TRANSACTION_ERRORS = new Set(["40P01", "40001"]); // deadlock_detected, serialization_failure
+const TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * Runs `work` in a transaction on one pooled client; rolls back if it throws.
+ * A transaction chosen as a deadlock victim (two transactions locking a task
+ * and its executions in opposite orders, e.g. a cancel racing a worker) is
+ * run again; `work` must therefore only act through `client`.
+ */
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      const code = (error as { code?: string }).code;
+      if (attempt >= TRANSACTION_ATTEMPTS || !code || !RETRYABLE_TRANSACTION_ERRORS.has(code)) throw error;
+    } finally {
+      client.release();
+    }
   }
 }

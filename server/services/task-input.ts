@@ -171,6 +171,11 @@ export function parsePushFields(input: Record<string, unknown>, now: Date): Task
     throw validationError(String(issue?.path[0] ?? "input"), issue?.message ?? "invalid input");
   }
   const fields = parsed.data;
+  if (fields.cron !== undefined) {
+    // A recurring task is one task: deduplicating or debouncing its pushes would silently drop schedules.
+    const policy = (["dedupe", "debounceKey", "throttleKey"] as const).find((name) => fields[name] !== undefined && fields[name] !== false);
+    if (policy) throw validationError(policy, `${policy} cannot be combined with cron`);
+  }
   const { body, bodyEncoding } = encodeBody(fields.body);
   return {
     url: fields.url,

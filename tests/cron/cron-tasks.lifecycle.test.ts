@@ -69,6 +69,9 @@ describe("pushing a cron task", () => {
     [{ cron: "0 * * * *", delay: "5m" }, "delay"],
     [{ cron: "0 * * * *", runAt: "2026-12-01T09:00:00Z" }, "runAt"],
     [{ timezone: "Europe/Berlin" }, "timezone"],
+    [{ cron: "0 * * * *", dedupe: true }, "dedupe"],
+    [{ cron: "0 * * * *", debounceKey: "k" }, "debounceKey"],
+    [{ cron: "0 * * * *", throttleKey: "k" }, "throttleKey"],
   ])("refuses %j with 422 naming %s", async (fields, field) => {
     const answer = await rest<{ error: { code: string; field: string; message: string } }>(
       runlater.instance,

@@ -16,6 +16,9 @@ ALTER TYPE "task_type" ADD VALUE 'CALLBACK';
 -- DropIndex
 DROP INDEX "executions_task_id_attempt_key";
 
+-- DropIndex
+DROP INDEX "tasks_organization_id_queue_idx";
+
 -- AlterTable
 ALTER TABLE "executions" ADD COLUMN     "admitted_at" TIMESTAMPTZ(3),
 ADD COLUMN     "priority" INTEGER NOT NULL DEFAULT 0,
@@ -75,25 +78,28 @@ CREATE TABLE "target_breakers" (
 CREATE UNIQUE INDEX "queues_organization_id_name_key" ON "queues"("organization_id", "name");
 
 -- CreateIndex
-CREATE INDEX "executions_organization_id_queue_status_admitted_at_priorit_idx" ON "executions"("organization_id", "queue", "status", "admitted_at", "priority" DESC, "scheduled_for");
+CREATE INDEX "executions_organization_id_queue_status_admitted_at_priorit_idx" ON "executions"("organization_id", "queue", "status", "admitted_at", "priority" DESC, "scheduled_for") WHERE (queue IS NOT NULL);
 
 -- CreateIndex
-CREATE INDEX "executions_organization_id_queue_admitted_at_idx" ON "executions"("organization_id", "queue", "admitted_at");
+CREATE INDEX "executions_organization_id_queue_admitted_at_idx" ON "executions"("organization_id", "queue", "admitted_at") WHERE (queue IS NOT NULL);
 
 -- CreateIndex
 CREATE UNIQUE INDEX "executions_task_id_run_attempt_key" ON "executions"("task_id", "run", "attempt");
 
 -- CreateIndex
-CREATE INDEX "tasks_next_run_at_idx" ON "tasks"("next_run_at");
+CREATE INDEX "tasks_organization_id_queue_idx" ON "tasks"("organization_id", "queue") WHERE (queue IS NOT NULL);
 
 -- CreateIndex
-CREATE INDEX "tasks_organization_id_dedupe_hash_idx" ON "tasks"("organization_id", "dedupe_hash");
+CREATE INDEX "tasks_next_run_at_idx" ON "tasks"("next_run_at") WHERE (next_run_at IS NOT NULL);
 
 -- CreateIndex
-CREATE INDEX "tasks_organization_id_debounce_key_idx" ON "tasks"("organization_id", "debounce_key");
+CREATE INDEX "tasks_organization_id_dedupe_hash_idx" ON "tasks"("organization_id", "dedupe_hash") WHERE (dedupe_hash IS NOT NULL);
 
 -- CreateIndex
-CREATE INDEX "tasks_organization_id_throttle_key_idx" ON "tasks"("organization_id", "throttle_key");
+CREATE INDEX "tasks_organization_id_debounce_key_idx" ON "tasks"("organization_id", "debounce_key") WHERE (debounce_key IS NOT NULL);
+
+-- CreateIndex
+CREATE INDEX "tasks_organization_id_throttle_key_idx" ON "tasks"("organization_id", "throttle_key") WHERE (throttle_key IS NOT NULL);
 
 -- AddForeignKey
 ALTER TABLE "queues" ADD CONSTRAINT "queues_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "organizations"("id") ON DELETE CASCADE ON UPDATE CASCADE;
