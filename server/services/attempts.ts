@@ -192,7 +192,7 @@ async function settleAttempt(
       [executionId, claimed.executionId, claimed.attempt + 1, runAt],
     );
     await client.query("UPDATE tasks SET status = 'SCHEDULED', updated_at = now() WHERE id = $1", [claimed.task.id]);
-    await enqueueAttempts(boss, client, [{ executionId, organizationId: claimed.task.organizationId, queue: null, runAt }]);
+    await enqueueAttempts(boss, client, [{ executionId, organizationId: claimed.task.organizationId, queue: null, runAt, admitted: true }]);
   } else if (!cancelled && claimed.task.type === "CRON") {
     // A cron task outlives its runs: after a run's final outcome it waits for its next slot (RUNNING while another run is).
     await client.query(

@@ -31,7 +31,7 @@ import {
   validateCronExpression,
   validateTimeZone,
 } from "./cron-schedule.js";
-import { type AttemptToEnqueue, enqueueAttempts, initialAdmittedAt } from "./dispatch-queue.js";
+import { type AttemptToEnqueue, enqueueAttempts } from "./dispatch-queue.js";
 import type { TaskSpec } from "./task-input.js";
 import { asUuid, TASK_COLUMNS, type TaskDependencies, type TaskRow } from "./tasks.js";
 
@@ -183,11 +183,11 @@ export async function triggerCronTask(boss: PgBoss, client: PoolClient, task: Ta
     `WITH task AS (
        UPDATE tasks SET runs = runs + 1, updated_at = now() WHERE id = $1 RETURNING ${TASK_COLUMNS}
      ), execution AS (
-       INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at)
-       SELECT $2, "organizationId", id, runs, 1, 'PENDING', $3, $4 FROM task
+       INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for)
+       SELECT $2, "organizationId", id, runs, 1, 'PENDING', $3 FROM task
      )
      SELECT * FROM task`,
-    [task.id, executionId, now, initialAdmittedAt(task.queue, now)],
+    [task.id, executionId, now],
   );
   await enqueueAttempts(boss, client, [{ executionId, organizationId: task.organizationId, queue: task.queue, runAt: now }]);
   return rows[0] as TaskRow;
@@ -328,7 +328,7 @@ function planTaskSlots(task: TaskRow, now: Date, runInFlight: number | null): { 
       return { ...execution, status: "MISSED", admittedAt: null, error };
     }
     busyRun = run;
-    return { ...execution, status: "PENDING", admittedAt: initialAdmittedAt(task.queue, now), error: null };
+    return { ...execution, status: "PENDING", admittedAt: null, error: null };
   });
   return { executions, nextRunAt: plan.nextRunAt };
 }

@@ -50,44 +50,45 @@ export async function ensureDispatchQueue(boss: PgBoss, options: { heartbeatSeco
 export interface AttemptToEnqueue {
   executionId: string;
   organizationId: string;
-  /** The task's queue: attempts of a named queue wait for the queue to admit them. */
+  /** The task's queue: attempts of a named queue are admitted in the queue's order and within its limits. */
   queue: string | null;
   runAt: Date;
+  /**
+   * True for a retry: its row is written admitted and it gets its pg-boss job at once (keeping its task's queue
+   * slot). A new run's first attempt is written unadmitted and waits for an admission pass.
+   */
+  admitted?: boolean;
 }
 
 /**
- * The `admitted_at` an execution row is inserted with: now for attempts that
- * are enqueued at once, null for those that wait for their queue's admission.
- */
-export function initialAdmittedAt(queue: string | null, now: Date): Date | null {
-  return queue === null ? now : null;
-}
-
-/**
- * Hands attempts (whose execution rows are written, with `initialAdmittedAt`)
- * to the dispatcher, on `client` so it all commits or not with the caller's
- * transaction: one pg-boss job per admitted attempt, in one statement; the
- * attempts of named queues are marked as waiting for admission (queues.ts);
- * and a NOTIFY wakes the workers when the earliest is due.
+ * Hands attempts (whose execution rows are written) to the dispatcher, on
+ * `client` so it all commits or not with the caller's transaction.
+ *
+ * A new run's first attempt is written with `admitted_at` null and gets no
+ * pg-boss job here: workers create jobs for due attempts in batches, in their
+ * admission pass (queues.ts), so a push costs no job insert, delayed tasks
+ * keep pg-boss's job table small, and queues can apply their order and limits.
+ * Retries (`admitted`) get their job at once. A NOTIFY wakes the workers when
+ * the earliest attempt is due.
  */
 export async function enqueueAttempts(boss: PgBoss, client: Queryable, attempts: AttemptToEnqueue[]): Promise<void> {
   if (attempts.length === 0) return;
   await insertDispatchJobs(
     boss,
     client,
-    attempts.filter((attempt) => attempt.queue === null),
+    attempts.filter((attempt) => attempt.admitted),
   );
-  const waitingByOrganization = new Map<string, AttemptToEnqueue[]>();
+  const queuedByOrganization = new Map<string, AttemptToEnqueue[]>();
   for (const attempt of attempts) {
-    if (attempt.queue === null) continue;
-    waitingByOrganization.set(attempt.organizationId, [...(waitingByOrganization.get(attempt.organizationId) ?? []), attempt]);
+    if (attempt.admitted || attempt.queue === null) continue;
+    queuedByOrganization.set(attempt.organizationId, [...(queuedByOrganization.get(attempt.organizationId) ?? []), attempt]);
   }
-  for (const [organizationId, waiting] of waitingByOrganization) {
+  for (const [organizationId, queued] of queuedByOrganization) {
     await holdForAdmission(
       client,
       organizationId,
-      waiting.map((attempt) => attempt.executionId),
-      waiting.map((attempt) => attempt.queue as string),
+      queued.map((attempt) => attempt.executionId),
+      queued.map((attempt) => attempt.queue as string),
     );
   }
   const earliest = Math.min(...attempts.map((attempt) => attempt.runAt.getTime()));

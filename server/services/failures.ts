@@ -18,7 +18,7 @@ import { v7 as uuidv7 } from "uuid";
 import type { Pool, PoolClient } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound, validationError } from "../errors.js";
-import { type AttemptToEnqueue, enqueueAttempts, initialAdmittedAt } from "./dispatch-queue.js";
+import { type AttemptToEnqueue, enqueueAttempts } from "./dispatch-queue.js";
 import type { TaskSpec } from "./task-input.js";
 import { asUuid, insertTasks, TASK_COLUMNS, type TaskRow } from "./tasks.js";
 
@@ -137,17 +137,15 @@ async function rerunLockedTasks(boss: PgBoss, client: PoolClient, ids: string[])
     runAt: now,
   }));
   await client.query(
-    `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at)
-     SELECT id, organization_id, task_id, run, 1, 'PENDING', $5, admitted_at
-     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $6::timestamptz[])
-       AS e(id, organization_id, task_id, run, admitted_at)`,
+    `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for)
+     SELECT id, organization_id, task_id, run, 1, 'PENDING', $5
+     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[]) AS e(id, organization_id, task_id, run)`,
     [
       attempts.map((attempt) => attempt.executionId),
       rows.map((task) => task.organizationId),
       rows.map((task) => task.id),
       rows.map((task) => task.nextRun),
       now,
-      rows.map((task) => initialAdmittedAt(task.queue, now)),
     ],
   );
   await enqueueAttempts(boss, client, attempts);

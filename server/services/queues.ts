@@ -57,12 +57,47 @@ async function queuesWithWaitingAttempts(db: Queryable): Promise<Array<{ organiz
   return rows;
 }
 
+/** Attempts outside queues admitted per statement; a pass repeats it while batches come back full. */
+const ADMISSION_BATCH = 1000;
+const MAX_BATCHES_PER_PASS = 10;
+
 /**
- * One admission pass over every queue with waiting attempts. Returns how many
- * attempts were admitted, and when a rate-limited queue may admit again.
+ * Creates the pg-boss jobs of due attempts outside queues, oldest due first,
+ * a batch per statement. SKIP LOCKED lets workers admit side by side.
+ */
+async function admitUnqueuedAttempts(pool: Pool, boss: PgBoss): Promise<number> {
+  let admitted = 0;
+  for (let batch = 0; batch < MAX_BATCHES_PER_PASS; batch++) {
+    const count = await withTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ id: string; organizationId: string; scheduledFor: Date }>(
+        `UPDATE executions SET admitted_at = now()
+         WHERE id IN (
+           SELECT id FROM executions
+           WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()
+           ORDER BY scheduled_for LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor"`,
+        [ADMISSION_BATCH],
+      );
+      await insertDispatchJobs(
+        boss,
+        client,
+        rows.map((row) => ({ executionId: row.id, organizationId: row.organizationId, runAt: row.scheduledFor })),
+      );
+      return rows.length;
+    });
+    admitted += count;
+    if (count < ADMISSION_BATCH) break;
+  }
+  return admitted;
+}
+
+/**
+ * One admission pass: due attempts outside queues, then every queue with
+ * waiting attempts. Returns how many attempts were admitted, and when a
+ * rate-limited queue may admit again.
  */
 export async function admitWaitingAttempts(pool: Pool, boss: PgBoss): Promise<{ admitted: number; retryAt: Date | null }> {
-  let admitted = 0;
+  let admitted = await admitUnqueuedAttempts(pool, boss);
   let retryAt: Date | null = null;
   for (const queue of await queuesWithWaitingAttempts(pool)) {
     const result = await withTransaction(pool, (client) => admitQueue(client, boss, queue.organizationId, queue.name));

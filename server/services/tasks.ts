@@ -13,7 +13,7 @@ import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
 import type { Task } from "../generated/prisma/client.js";
 import { insertCronTask, triggerCronTask } from "./cron-tasks.js";
-import { bossDb, DISPATCH_QUEUE, enqueueAttempts, initialAdmittedAt, notifyDue } from "./dispatch-queue.js";
+import { bossDb, DISPATCH_QUEUE, enqueueAttempts, notifyDue } from "./dispatch-queue.js";
 import { planPushes } from "./push-policies.js";
 import { requestAdmission } from "./queues.js";
 import { assertCallbackTargetsAllowed, assertTargetUrlAllowed } from "./target-policy.js";
@@ -252,13 +252,13 @@ const columnNames = INSERTED_TASK_COLUMNS.map((column) => column.name).join(", "
 // $1 is the organisation, $2 the task ids, $3 the first executions' ids, $4 their admitted_at; then one per column.
 // It answers only the transaction's time (created_at, rounded as the column rounds it): the rest is known.
 const INSERT_TASKS_SQL = `WITH input AS (
-    SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::timestamptz[], ${INSERTED_TASK_COLUMNS.map((column, index) => `$${index + 5}::${column.type}[]`).join(", ")})
-      AS input(id, execution_id, admitted_at, ${columnNames})
+    SELECT * FROM unnest($2::uuid[], $3::uuid[], ${INSERTED_TASK_COLUMNS.map((column, index) => `$${index + 4}::${column.type}[]`).join(", ")})
+      AS input(id, execution_id, ${columnNames})
   ), task AS (
     INSERT INTO tasks (id, organization_id, ${columnNames}) SELECT id, $1, ${columnNames} FROM input
   ), execution AS (
-    INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for, admitted_at)
-    SELECT execution_id, $1, id, 1, 'PENDING', run_at, admitted_at FROM input
+    INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for)
+    SELECT execution_id, $1, id, 1, 'PENDING', run_at FROM input
   )
   SELECT now()::timestamptz(3) AS "createdAt"`;
 
@@ -270,7 +270,6 @@ const INSERT_TASKS_SQL = `WITH input AS (
  */
 export async function insertTasks(boss: PgBoss, client: PoolClient, organizationId: string, tasks: TaskToInsert[]): Promise<TaskRow[]> {
   if (tasks.length === 0) return [];
-  const now = new Date();
   const ids = orderedUuidv7s(tasks.length * 2);
   const taskIds = ids.slice(0, tasks.length);
   const executionIds = ids.slice(tasks.length);
@@ -278,7 +277,6 @@ export async function insertTasks(boss: PgBoss, client: PoolClient, organization
     organizationId,
     taskIds,
     executionIds,
-    tasks.map((task) => initialAdmittedAt(task.queue, now)),
     ...INSERTED_TASK_COLUMNS.map((column) =>
       tasks.map((task) => (column.type === "jsonb" ? JSON.stringify(column.value(task)) : column.value(task))),
     ),

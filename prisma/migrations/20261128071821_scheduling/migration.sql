@@ -81,6 +81,9 @@ CREATE UNIQUE INDEX "queues_organization_id_name_key" ON "queues"("organization_
 CREATE INDEX "executions_organization_id_queue_status_admitted_at_priorit_idx" ON "executions"("organization_id", "queue", "status", "admitted_at", "priority" DESC, "scheduled_for") WHERE (queue IS NOT NULL);
 
 -- CreateIndex
+CREATE INDEX "executions_awaiting_admission_idx" ON "executions"("scheduled_for") WHERE (status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL);
+
+-- CreateIndex
 CREATE INDEX "executions_organization_id_queue_admitted_at_idx" ON "executions"("organization_id", "queue", "admitted_at") WHERE (queue IS NOT NULL);
 
 -- CreateIndex
