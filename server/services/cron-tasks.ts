@@ -24,6 +24,7 @@ import { DomainError, notFound, validationError } from "../errors.js";
 import {
   CATCH_UP_POLICIES,
   type CatchUpPolicy,
+  type DueSlotPlan,
   nextCronOccurrence,
   OVERLAP_POLICIES,
   type OverlapPolicy,
@@ -36,7 +37,7 @@ import type { TaskSpec } from "./task-input.js";
 import { asUuid, TASK_COLUMNS, type TaskDependencies, type TaskRow } from "./tasks.js";
 
 /** Due tasks one claim transaction takes at most; the scheduler claims again at once when it got a full batch. */
-export const CRON_CLAIM_BATCH = 100;
+export const CRON_CLAIM_BATCH = 1000;
 
 /** Writes a CRON task whose first slot is the first occurrence after `now`. It has no execution until then. */
 export async function insertCronTask(client: PoolClient, organizationId: string, spec: TaskSpec, now: Date): Promise<TaskRow> {
@@ -237,8 +238,16 @@ export async function fireDueCronSlots(pool: Pool, boss: PgBoss, now = new Date(
 
     const executions: SlotExecution[] = [];
     const moves: Array<{ id: string; slot: Date; next: Date | null; recorded: number }> = [];
+    // Many tasks share a schedule ("0 * * * *"): each distinct schedule and slot is evaluated once per claim.
+    const plans = new Map<string, DueSlotPlan>();
+    const planOnce: SlotPlanner = (schedule) => {
+      const key = `${schedule.cron}\u0000${schedule.timezone}\u0000${schedule.nextRunAt.getTime()}\u0000${schedule.catchUp}`;
+      let plan = plans.get(key);
+      if (!plan) plans.set(key, (plan = planDueSlots(schedule, now)));
+      return plan;
+    };
     for (const task of tasks) {
-      const slotExecutions = planTaskSlots(task, now, inFlight.get(task.id) ?? null);
+      const slotExecutions = planTaskSlots(task, planOnce, inFlight.get(task.id) ?? null);
       executions.push(...slotExecutions.executions);
       moves.push({ id: task.id, slot: task.nextRunAt as Date, next: slotExecutions.nextRunAt, recorded: slotExecutions.executions.length });
     }
@@ -289,20 +298,23 @@ async function runsInFlight(client: PoolClient, taskIds: string[]): Promise<Map<
   return new Map(rows.map((row) => [row.taskId, row.run]));
 }
 
+type SlotPlanner = (schedule: Parameters<typeof planDueSlots>[0]) => DueSlotPlan;
+
 /** The executions one claimed task's due slots produce, numbered after its last run. */
-function planTaskSlots(task: TaskRow, now: Date, runInFlight: number | null): { executions: SlotExecution[]; nextRunAt: Date | null } {
+function planTaskSlots(
+  task: TaskRow,
+  planSlots: SlotPlanner,
+  runInFlight: number | null,
+): { executions: SlotExecution[]; nextRunAt: Date | null } {
   const base = { organizationId: task.organizationId, taskId: task.id };
-  let plan: ReturnType<typeof planDueSlots>;
+  let plan: DueSlotPlan;
   try {
-    plan = planDueSlots(
-      {
-        cron: task.cron as string,
-        timezone: task.timezone ?? "UTC",
-        nextRunAt: task.nextRunAt as Date,
-        catchUp: task.catchUp as CatchUpPolicy,
-      },
-      now,
-    );
+    plan = planSlots({
+      cron: task.cron as string,
+      timezone: task.timezone ?? "UTC",
+      nextRunAt: task.nextRunAt as Date,
+      catchUp: task.catchUp as CatchUpPolicy,
+    });
   } catch (error) {
     // Only a schedule edited outside the API can fail here; stop it and say why rather than retry forever.
     const reason = error instanceof Error ? error.message : String(error);
