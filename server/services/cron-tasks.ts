@@ -242,8 +242,10 @@ export async function fireDueCronSlots(pool: Pool, boss: PgBoss, now = new Date(
     const plans = new Map<string, DueSlotPlan>();
     const planOnce: SlotPlanner = (schedule) => {
       const key = `${schedule.cron}\u0000${schedule.timezone}\u0000${schedule.nextRunAt.getTime()}\u0000${schedule.catchUp}`;
-      let plan = plans.get(key);
-      if (!plan) plans.set(key, (plan = planDueSlots(schedule, now)));
+      const known = plans.get(key);
+      if (known) return known;
+      const plan = planDueSlots(schedule, now);
+      plans.set(key, plan);
       return plan;
     };
     for (const task of tasks) {
