@@ -45,16 +45,23 @@ export const queueLimits = {
   ratePeriodSeconds: { min: 1, max: 86_400 },
 } as const;
 
-/** Queues that have attempts due and waiting; only these are worth an admission pass. */
-async function queuesWithWaitingAttempts(db: Queryable): Promise<Array<{ organizationId: string; name: string }>> {
-  const { rows } = await db.query<{ organizationId: string; name: string }>(
-    `SELECT q.organization_id AS "organizationId", q.name FROM queues q
-     WHERE NOT q.paused AND EXISTS (
-       SELECT 1 FROM executions e
-       WHERE e.organization_id = q.organization_id AND e.queue = q.name AND e.status = 'PENDING'
-         AND e.admitted_at IS NULL AND e.scheduled_for <= now())`,
+/**
+ * What an admission pass has to do, in one round trip: whether attempts
+ * outside queues are due unadmitted, and which queues have due attempts
+ * waiting. Workers ask this on every wake, so an idle pass costs one query.
+ */
+async function waitingAttempts(db: Queryable): Promise<{ unqueued: boolean; queues: Array<{ organizationId: string; name: string }> }> {
+  const { rows } = await db.query<{ unqueued: boolean; queues: Array<{ organizationId: string; name: string }> }>(
+    `SELECT
+       EXISTS (SELECT 1 FROM executions
+               WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()) AS unqueued,
+       COALESCE((SELECT json_agg(json_build_object('organizationId', q.organization_id, 'name', q.name)) FROM queues q
+                 WHERE NOT q.paused AND EXISTS (
+                   SELECT 1 FROM executions e
+                   WHERE e.organization_id = q.organization_id AND e.queue = q.name AND e.status = 'PENDING'
+                     AND e.admitted_at IS NULL AND e.scheduled_for <= now())), '[]') AS queues`,
   );
-  return rows;
+  return rows[0] as { unqueued: boolean; queues: Array<{ organizationId: string; name: string }> };
 }
 
 /** Attempts outside queues admitted per statement; a pass repeats it while batches come back full. */
@@ -97,9 +104,10 @@ async function admitUnqueuedAttempts(pool: Pool, boss: PgBoss): Promise<number> 
  * rate-limited queue may admit again.
  */
 export async function admitWaitingAttempts(pool: Pool, boss: PgBoss): Promise<{ admitted: number; retryAt: Date | null }> {
-  let admitted = await admitUnqueuedAttempts(pool, boss);
+  const waiting = await waitingAttempts(pool);
+  let admitted = waiting.unqueued ? await admitUnqueuedAttempts(pool, boss) : 0;
   let retryAt: Date | null = null;
-  for (const queue of await queuesWithWaitingAttempts(pool)) {
+  for (const queue of waiting.queues) {
     const result = await withTransaction(pool, (client) => admitQueue(client, boss, queue.organizationId, queue.name));
     admitted += result.admitted;
     if (result.retryAt && (!retryAt || result.retryAt < retryAt)) retryAt = result.retryAt;
