@@ -26,7 +26,7 @@ import { scheduleCallbacks } from "./callbacks.js";
 import { bossDb, DISPATCH_QUEUE, enqueueAttempts, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
 import { requestAdmission } from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
-import { findOpenBreaker, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
+import { findBreaker, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
 import type { TaskRow } from "./tasks.js";
 import { TASK_COLUMNS } from "./tasks.js";
 
@@ -38,6 +38,8 @@ export interface ClaimedAttempt {
   attempt: number;
   task: TaskRow;
   signingSecrets: string[];
+  /** Whether the target host had a circuit-breaker row when the attempt was claimed. */
+  breakerTracked: boolean;
 }
 
 export type ClaimResult =
@@ -89,10 +91,10 @@ export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, exec
       await boss.complete(DISPATCH_QUEUE, jobId, null, { db: bossDb(client) });
       return { kind: "nothing-to-do" };
     }
-    const breaker = await findOpenBreaker(client, row.task.organizationId, row.task.url);
-    if (breaker) {
-      await deferWhileBreakerOpen(client, boss, { jobId, executionId, organizationId: row.task.organizationId }, breaker);
-      return { kind: "deferred", until: breaker.openUntil };
+    const breaker = await findBreaker(client, row.task.organizationId, row.task.url);
+    if (breaker.open) {
+      await deferWhileBreakerOpen(client, boss, { jobId, executionId, organizationId: row.task.organizationId }, breaker.open);
+      return { kind: "deferred", until: breaker.open.openUntil };
     }
     await client.query("UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = $1", [executionId]);
     const { rows: tasks } = await client.query<TaskRow>(
@@ -106,6 +108,7 @@ export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, exec
         attempt: row.attempt,
         task: tasks[0] as TaskRow,
         signingSecrets: row.previous ? [row.current, row.previous] : [row.current],
+        breakerTracked: breaker.tracked,
       },
     };
   });
@@ -144,7 +147,7 @@ export async function recordAttemptOutcome(
 ): Promise<AttemptVerdict> {
   const verdict = decideAfterAttempt(outcome, { attempt: claimed.attempt, retries: claimed.task.retries, now });
   await withTransaction(pool, async (client) => {
-    await recordTargetOutcome(client, claimed.task.organizationId, claimed.task.url, outcome, now);
+    await recordTargetOutcome(client, claimed.task.organizationId, claimed.task.url, outcome, { tracked: claimed.breakerTracked, now });
     await settleAttempt(client, boss, claimed, outcome, verdict);
   });
   return verdict;

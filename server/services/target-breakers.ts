@@ -33,13 +33,23 @@ export function targetHost(url: string): string {
   return new URL(url).host;
 }
 
-export async function findOpenBreaker(db: Queryable, organizationId: string, url: string): Promise<OpenBreaker | null> {
-  const { rows } = await db.query<OpenBreaker>(
-    `SELECT open_until AS "openUntil", reason FROM target_breakers
-     WHERE organization_id = $1 AND host = $2 AND open_until > now()`,
+/**
+ * The host's breaker as an attempt is claimed: `open` while attempts must
+ * wait; `tracked` when the host has a breaker row at all (failures counted),
+ * so a success knows whether there is anything to close.
+ */
+export async function findBreaker(
+  db: Queryable,
+  organizationId: string,
+  url: string,
+): Promise<{ open: OpenBreaker | null; tracked: boolean }> {
+  const { rows } = await db.query<OpenBreaker & { isOpen: boolean }>(
+    `SELECT open_until AS "openUntil", reason, open_until IS NOT NULL AND open_until > now() AS "isOpen"
+     FROM target_breakers WHERE organization_id = $1 AND host = $2`,
     [organizationId, targetHost(url)],
   );
-  return rows[0] ?? null;
+  const row = rows[0];
+  return { open: row?.isOpen ? { openUntil: row.openUntil, reason: row.reason } : null, tracked: row !== undefined };
 }
 
 type BreakerEffect = { kind: "close" } | { kind: "count"; reason: string } | { kind: "open-for"; pauseMs: number; reason: string } | null;
@@ -67,18 +77,25 @@ function effectOf(outcome: DeliveryOutcome, now: Date): BreakerEffect {
   }
 }
 
-/** Updates the host's breaker with an attempt's outcome, in the transaction that records it. */
+/**
+ * Updates the host's breaker with an attempt's outcome, in the transaction
+ * that records it. `tracked` is what the claim saw: a success against a host
+ * without a breaker row (the common case) costs no statement. A row created
+ * by a concurrent failure in between is then closed by the next success.
+ */
 export async function recordTargetOutcome(
   db: Queryable,
   organizationId: string,
   url: string,
   outcome: DeliveryOutcome,
-  now = new Date(),
+  options: { tracked: boolean; now?: Date },
 ): Promise<void> {
+  const now = options.now ?? new Date();
   const effect = effectOf(outcome, now);
   if (!effect) return;
   const host = targetHost(url);
   if (effect.kind === "close") {
+    if (!options.tracked) return;
     await db.query("DELETE FROM target_breakers WHERE organization_id = $1 AND host = $2", [organizationId, host]);
     return;
   }
