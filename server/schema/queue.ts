@@ -52,6 +52,10 @@ async function withDepth(context: GraphQLContext, queues: QueueRow[]): Promise<Q
   return queues.map((queue) => ({ ...queue, depth: stats.get(queue.name) ?? { scheduled: 0, running: 0, failed: 0 } }));
 }
 
+async function withOneDepth(context: GraphQLContext, queue: QueueRow): Promise<QueueView> {
+  return (await withDepth(context, [queue]))[0] as QueueView;
+}
+
 const queueName = { required: true, description: "The queue's name." } as const;
 
 builder.queryFields((t) => ({
@@ -71,7 +75,7 @@ builder.queryFields((t) => ({
     description: "One queue, by name.",
     args: { name: t.arg.string(queueName) },
     resolve: async (_root, args, context) =>
-      (await withDepth(context, [await getQueue(context.services.pool, context.principal.organizationId, args.name)]))[0] as QueueView,
+      withOneDepth(context, await getQueue(context.services.pool, context.principal.organizationId, args.name)),
   }),
 }));
 
@@ -99,7 +103,7 @@ builder.mutationFields((t) => ({
         ratePeriodSeconds: args.ratePeriodSeconds,
         clearRateLimit: args.removeRateLimit ?? false,
       });
-      return (await withDepth(context, [queue]))[0] as QueueView;
+      return withOneDepth(context, queue);
     },
   }),
   pauseQueue: t.field({
@@ -107,18 +111,14 @@ builder.mutationFields((t) => ({
     description: "Pauses a queue: nothing more starts until it is resumed. Attempts already in flight finish.",
     args: { name: t.arg.string(queueName) },
     resolve: async (_root, args, context) =>
-      (
-        await withDepth(context, [await setQueuePaused(context.services.pool, context.principal.organizationId, args.name, true)])
-      )[0] as QueueView,
+      withOneDepth(context, await setQueuePaused(context.services.pool, context.principal.organizationId, args.name, true)),
   }),
   resumeQueue: t.field({
     type: QueueRef,
     description: "Resumes a paused queue; its tasks start again in order.",
     args: { name: t.arg.string(queueName) },
     resolve: async (_root, args, context) =>
-      (
-        await withDepth(context, [await setQueuePaused(context.services.pool, context.principal.organizationId, args.name, false)])
-      )[0] as QueueView,
+      withOneDepth(context, await setQueuePaused(context.services.pool, context.principal.organizationId, args.name, false)),
   }),
   cancelQueuedTasks: t.int({
     description: "Cancels every task of the queue that has not started yet (SCHEDULED). Returns how many were cancelled.",
