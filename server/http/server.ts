@@ -6,7 +6,7 @@
 import http from "node:http";
 import { DomainError } from "../errors.js";
 import type { Services } from "../runtime.js";
-import { authenticateApiKey } from "../services/api-keys.js";
+import { authenticate } from "./authenticate.js";
 import { errorBody, jsonResponse } from "./errors.js";
 import { OPENAPI_PATH, REST_BASE_PATH, SWAGGER_UI_PATH } from "./rest.js";
 import { createRestBodyValidator, type RestBodyValidator } from "./rest-validation.js";
@@ -60,14 +60,20 @@ export function createHttpServer(services: Services): http.Server {
     const fetchRequest = await toFetchRequest(request, url);
     if (isPublicApiPage(fetchRequest, url)) return yoga.handleRequest(fetchRequest, { principal: null as never });
 
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
-    const principal = token ? await authenticateApiKey(services.pool, token) : null;
-    if (!principal) {
-      const message = token ? "the API key is invalid or revoked" : "missing API key: send it as the header `Authorization: Bearer <key>`";
+    const authentication = await authenticate(services, {
+      authorization: request.headers.authorization,
+      cookie: request.headers.cookie,
+    });
+    if (authentication.outcome !== "authenticated") {
+      const message =
+        authentication.outcome === "rejected"
+          ? authentication.message
+          : "missing API key: send it as the header `Authorization: Bearer <key>`";
       return isGraphQL
         ? jsonResponse(401, { errors: [{ message, extensions: { code: "UNAUTHENTICATED" } }] }, { "www-authenticate": "Bearer" })
         : jsonResponse(401, errorBody("UNAUTHENTICATED", message), { "www-authenticate": "Bearer" });
     }
+    const { principal } = authentication;
     if (isRest) {
       try {
         await validateRestBody(fetchRequest, url);
