@@ -4,7 +4,11 @@
  * variable and the rule it broke. Nothing else reads `process.env`.
  */
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
+
+/** Where `npm run build:client` writes the dashboard, whatever the working directory. */
+const BUILT_DASHBOARD_DIR = fileURLToPath(new URL("../client/dist", import.meta.url));
 
 const booleanFlag = z
   .enum(["true", "false", "1", "0"], { message: "must be true or false" })
@@ -41,6 +45,8 @@ const environmentSchema = z.object({
   /** How often lost attempts are looked for, in seconds. */
   RUNLATER_SUPERVISE_INTERVAL_SECONDS: integer(1, 3600).default(10),
   RUNLATER_DB_POOL_SIZE: integer(1, 1000).default(10),
+  /** The built dashboard served at `/`. */
+  RUNLATER_DASHBOARD_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -61,6 +67,7 @@ export interface Config {
   jobHeartbeatSeconds: number;
   superviseIntervalSeconds: number;
   dbPoolSize: number;
+  dashboardDir: string;
   logLevel: Environment["LOG_LEVEL"];
 }
 
@@ -96,6 +103,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jobHeartbeatSeconds: env.RUNLATER_JOB_HEARTBEAT_SECONDS,
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,
     dbPoolSize: env.RUNLATER_DB_POOL_SIZE,
+    dashboardDir: env.RUNLATER_DASHBOARD_DIR ? path.resolve(env.RUNLATER_DASHBOARD_DIR) : BUILT_DASHBOARD_DIR,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -86,8 +86,28 @@ const TaskFilter = builder.inputType("TaskFilter", {
     status: t.field({ type: TaskStatusEnum, required: false, description: "Only tasks with this status." }),
     queue: t.string({ required: false, description: "Only tasks in this queue." }),
     type: t.field({ type: TaskTypeEnum, required: false, description: "Only tasks of this type." }),
+    search: t.string({
+      required: false,
+      description: "Only tasks whose name or URL contains this text (case-insensitive).",
+    }),
   }),
 });
+
+/** The tasks a `tasks` list shows: the caller's organisation's, narrowed by the filter. */
+function taskListWhere(organizationId: string, filter: typeof TaskFilter.$inferInput | null | undefined) {
+  const search = filter?.search?.trim();
+  return {
+    organizationId,
+    status: filter?.status ?? undefined,
+    queue: filter?.queue ?? undefined,
+    type: filter?.type ?? undefined,
+    ...(search
+      ? {
+          OR: [{ name: { contains: search, mode: "insensitive" as const } }, { url: { contains: search, mode: "insensitive" as const } }],
+        }
+      : {}),
+  };
+}
 
 builder.queryFields((t) => ({
   task: t.prismaField({
@@ -113,14 +133,12 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, context) =>
       context.services.prisma.task.findMany({
         ...query,
-        where: {
-          organizationId: context.principal.organizationId,
-          status: args.filter?.status ?? undefined,
-          queue: args.filter?.queue ?? undefined,
-          type: args.filter?.type ?? undefined,
-        },
+        where: taskListWhere(context.principal.organizationId, args.filter),
         orderBy: { id: "desc" },
       }),
+    // Counted only when a client asks for totalCount (filterConnectionTotalCount).
+    totalCount: (_root, args, context) =>
+      context.services.prisma.task.count({ where: taskListWhere(context.principal.organizationId, args.filter) }),
   }),
 }));
 
