@@ -7,6 +7,7 @@ import http from "node:http";
 import { DomainError } from "../errors.js";
 import type { Services } from "../runtime.js";
 import { authenticate } from "./authenticate.js";
+import { createDashboardHandler } from "./dashboard.js";
 import { errorBody, jsonResponse } from "./errors.js";
 import { OPENAPI_PATH, REST_BASE_PATH, SWAGGER_UI_PATH } from "./rest.js";
 import { createRestBodyValidator, type RestBodyValidator } from "./rest-validation.js";
@@ -32,6 +33,7 @@ function bodyLimitFor(url: URL): number {
 
 export function createHttpServer(services: Services): http.Server {
   const yoga = createGraphQLServer({ logger: services.logger, isProduction: services.config.isProduction }, services);
+  const serveDashboard = createDashboardHandler(services.config.dashboardDir);
 
   let restBodyValidator: Promise<RestBodyValidator> | null = null;
   async function validateRestBody(request: Request, url: URL): Promise<void> {
@@ -55,7 +57,10 @@ export function createHttpServer(services: Services): http.Server {
     if (url.pathname === "/health") return checkHealth(services);
     const isGraphQL = url.pathname === GRAPHQL_PATH;
     const isRest = url.pathname === REST_BASE_PATH || url.pathname.startsWith(`${REST_BASE_PATH}/`);
-    if (!isGraphQL && !isRest) return jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));
+    if (!isGraphQL && !isRest) {
+      const page = await serveDashboard({ method: request.method ?? "GET", pathname: url.pathname, headers: request.headers });
+      return page ?? jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));
+    }
 
     const fetchRequest = await toFetchRequest(request, url);
     if (isPublicApiPage(fetchRequest, url)) return yoga.handleRequest(fetchRequest, { principal: null as never });
