@@ -1,0 +1,20 @@
+import { type JSX, Show } from "solid-js";
+
+export function PageHeader(props: { title: JSX.Element; description?: JSX.Element; actions?: JSX.Element; eyebrow?: JSX.Element }) {
+  return (
+    <header class="page-header">
+      <div class="page-heading">
+        <Show when={props.eyebrow}>
+          <div class="eyebrow">{props.eyebrow}</div>
+        </Show>
+        <h1>{props.title}</h1>
+        <Show when={props.description}>
+          <p class="page-description">{props.description}</p>
+        </Show>
+      </div>
+      <Show when={props.actions}>
+        <div class="page-actions">{props.actions}</div>
+      </Show>
+    </header>
+  );
+}

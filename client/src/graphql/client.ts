@@ -1,0 +1,124 @@
+/**
+ * The dashboard's GraphQL client: queries and mutations over HTTP with the
+ * session cookie and the CSRF header, subscriptions over graphql-ws on the
+ * same /graphql path. After a WebSocket reconnect every query on screen is
+ * fetched again, so nothing missed while offline stays missing.
+ */
+import {
+  Client,
+  cacheExchange,
+  type Exchange,
+  fetchExchange,
+  makeOperation,
+  mapExchange,
+  type Operation,
+  subscriptionExchange,
+} from "@urql/core";
+import { createClient as createWebSocketClient } from "graphql-ws";
+import { createSignal } from "solid-js";
+import { pipe, tap } from "wonka";
+import { readCookie } from "../lib/cookies";
+
+export const CSRF_COOKIE = "runlater_csrf";
+export const CSRF_HEADER = "X-CSRF-Token";
+
+/** connecting: before the first connection; live: subscribed; reconnecting: lost, retrying. */
+export type LiveState = "connecting" | "live" | "reconnecting";
+
+export interface RunlaterClient {
+  client: Client;
+  /** Whether live updates are flowing. */
+  liveState: () => LiveState;
+  /** Fetches every query on screen again (after a reconnect, or when the server asks for a resync). */
+  refetchActiveQueries: () => void;
+  dispose: () => void;
+}
+
+export interface RunlaterClientOptions {
+  /** The page's origin; the API is at <origin>/graphql. */
+  origin?: string;
+  /** Called when the server answers that the session is gone (expired, logged out elsewhere). */
+  onUnauthenticated?: () => void;
+}
+
+/** Keeps the query operations on screen, so they can be re-run after a reconnect. */
+function trackActiveQueries(active: Map<number, Operation>): Exchange {
+  return ({ forward }) =>
+    (operations$) =>
+      forward(
+        pipe(
+          operations$,
+          tap((operation) => {
+            if (operation.kind === "query") active.set(operation.key, operation);
+            else if (operation.kind === "teardown") active.delete(operation.key);
+          }),
+        ),
+      );
+}
+
+const isUnauthenticated = (error: { response?: { status?: number }; graphQLErrors: Array<{ extensions?: Record<string, unknown> }> }) =>
+  error.response?.status === 401 || error.graphQLErrors.some((graphQLError) => graphQLError.extensions?.code === "UNAUTHENTICATED");
+
+export function createRunlaterClient(options: RunlaterClientOptions = {}): RunlaterClient {
+  const origin = options.origin ?? window.location.origin;
+  const webSocketUrl = `${origin.replace(/^http/, "ws")}/graphql`;
+  const [liveState, setLiveState] = createSignal<LiveState>("connecting");
+  const active = new Map<number, Operation>();
+  let hasConnected = false;
+
+  const webSocket = createWebSocketClient({
+    url: webSocketUrl,
+    // The browser sends the session cookie with the upgrade request; nothing else to pass.
+    lazy: true,
+    retryAttempts: Number.POSITIVE_INFINITY,
+    shouldRetry: () => true,
+    // Back off up to ~10 s with jitter, so a restarted server is not stampeded.
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** retries) * (0.5 + Math.random()))),
+    on: {
+      connected: () => {
+        if (hasConnected) refetchActiveQueries();
+        hasConnected = true;
+        setLiveState("live");
+      },
+      closed: (event) => {
+        if (hasConnected) setLiveState("reconnecting");
+        if ((event as { code?: number } | undefined)?.code === 4401) options.onUnauthenticated?.();
+      },
+    },
+  });
+
+  const client = new Client({
+    url: `${origin}/graphql`,
+    requestPolicy: "cache-and-network",
+    fetchOptions: () => ({
+      credentials: "same-origin",
+      headers: { [CSRF_HEADER]: readCookie(CSRF_COOKIE) ?? "" },
+    }),
+    exchanges: [
+      trackActiveQueries(active),
+      mapExchange({
+        onError: (error) => {
+          if (isUnauthenticated(error)) options.onUnauthenticated?.();
+        },
+      }),
+      cacheExchange,
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription: (request) => {
+          const input = { ...request, query: request.query ?? "" };
+          return {
+            subscribe: (sink) => ({ unsubscribe: webSocket.subscribe(input, sink) }),
+          };
+        },
+      }),
+    ],
+  });
+
+  function refetchActiveQueries() {
+    for (const operation of active.values()) {
+      client.reexecuteOperation(makeOperation("query", operation, { ...operation.context, requestPolicy: "network-only" }));
+    }
+  }
+
+  return { client, liveState, refetchActiveQueries, dispose: () => void webSocket.dispose() };
+}
