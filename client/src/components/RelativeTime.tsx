@@ -7,7 +7,8 @@ export function RelativeTime(props: { value: string | null | undefined; fallback
     <>
       {props.value ? (
         <time dateTime={props.value} title={formatDateTime(props.value)}>
-          {formatRelative(props.value, now())}
+          {/* The shared clock ticks every few seconds; never show a time that just passed as still to come. */}
+          {formatRelative(props.value, Math.max(now(), Date.now()))}
         </time>
       ) : (
         <span class="text-muted">{props.fallback ?? "—"}</span>

@@ -22,8 +22,11 @@ import { readCookie } from "../lib/cookies";
 export const CSRF_COOKIE = "runlater_csrf";
 export const CSRF_HEADER = "X-CSRF-Token";
 
-/** connecting: before the first connection; live: subscribed; reconnecting: lost, retrying. */
+/** connecting: before the first connection; live: connected (or closed because nothing is subscribed); reconnecting: lost, retrying. */
 export type LiveState = "connecting" | "live" | "reconnecting";
+
+/** A close the client asked for itself (no subscription left), not a lost connection. */
+const NORMAL_CLOSURE = 1000;
 
 export interface RunlaterClient {
   client: Client;
@@ -70,6 +73,8 @@ export function createRunlaterClient(options: RunlaterClientOptions = {}): Runla
     url: webSocketUrl,
     // The browser sends the session cookie with the upgrade request; nothing else to pass.
     lazy: true,
+    // Moving between pages unsubscribes and subscribes again: keep the socket open meanwhile.
+    lazyCloseTimeout: 5000,
     retryAttempts: Number.POSITIVE_INFINITY,
     shouldRetry: () => true,
     // Back off up to ~10 s with jitter, so a restarted server is not stampeded.
@@ -81,8 +86,9 @@ export function createRunlaterClient(options: RunlaterClientOptions = {}): Runla
         setLiveState("live");
       },
       closed: (event) => {
-        if (hasConnected) setLiveState("reconnecting");
-        if ((event as { code?: number } | undefined)?.code === 4401) options.onUnauthenticated?.();
+        const code = (event as { code?: number } | undefined)?.code;
+        if (hasConnected && code !== NORMAL_CLOSURE) setLiveState("reconnecting");
+        if (code === 4401) options.onUnauthenticated?.();
       },
     },
   });

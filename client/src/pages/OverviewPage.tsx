@@ -44,8 +44,7 @@ export function OverviewPage() {
   });
 
   createSubscription({ query: ORG_ACTIVITY }, (_previous, event) => {
-    if (event.orgActivity.kind === "RESYNC") session.runlater().refetchActiveQueries();
-    else setFeed((current) => [event.orgActivity, ...current].slice(0, FEED_LENGTH));
+    setFeed((current) => [event.orgActivity, ...current].slice(0, FEED_LENGTH));
     refreshSoon();
     return event;
   });
@@ -73,7 +72,7 @@ export function OverviewPage() {
         }
       />
       <div class="stat-grid">
-        <Stat label="Executions" value={stats.data ? formatCount(totals().executions) : "—"} hint="finished or running, last hour" />
+        <Stat label="Executions" value={stats.data ? formatCount(totals().executions) : "—"} hint="finished attempts, last hour" />
         <Stat
           label="Success rate"
           value={formatPercent(totals().rate)}

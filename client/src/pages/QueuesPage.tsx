@@ -81,9 +81,10 @@ function QueueLine(props: { queue: QueueRow; onEdit: () => void }) {
   const total = () => Math.max(1, queue().depth.scheduled + queue().depth.running + queue().depth.failed);
 
   async function togglePause() {
-    const result = queue().paused ? await resume({ name: queue().name }) : await pause({ name: queue().name });
+    const { name, paused } = queue();
+    const result = paused ? await resume({ name }) : await pause({ name });
     if (result.error) return notify("error", describeError(result.error)?.message ?? "Could not change the queue");
-    notify("success", queue().paused ? `Queue ${queue().name} paused` : `Queue ${queue().name} resumed`);
+    notify("success", paused ? `Queue ${name} resumed` : `Queue ${name} paused: its tasks wait until you resume it`);
   }
 
   return (
