@@ -155,7 +155,7 @@ export function TasksPage() {
               <th class="hide-small">Schedule</th>
               <th class="hide-small">Queue</th>
               <th class="numeric hide-small">Attempts</th>
-              <th>Created</th>
+              <th class="hide-small">Created</th>
             </tr>
           </thead>
           <tbody>
@@ -172,7 +172,7 @@ export function TasksPage() {
                     </td>
                     <td class="hide-small">{task.queue ?? <span class="text-muted">—</span>}</td>
                     <td class="numeric hide-small">{task.attempts}</td>
-                    <td>
+                    <td class="hide-small">
                       <RelativeTime value={task.createdAt} />
                     </td>
                   </tr>
