@@ -97,7 +97,8 @@ export function restPlugin(): Plugin {
         title: "Runlater REST API",
         version: "1.0.0",
         description:
-          "Push delayed HTTP tasks and inspect their executions. Authenticate with `Authorization: Bearer <API key>`. " +
+          "Push delayed HTTP tasks and inspect their executions. Authenticate with `Authorization: Bearer <API key>` " +
+          "(or the dashboard's session cookie, with the `X-CSRF-Token` header on requests other than GET). " +
           "Every route mirrors a GraphQL field at /graphql. Errors answer `{ error: { code, message, field } }`.",
       },
       // Paths in the document are relative to the base path.

@@ -12,7 +12,7 @@ import { redeemInvite } from "./invites.js";
 import { deleteOldLoginAttempts, markLoginSucceeded, reserveLoginAttempt } from "./login-throttle.js";
 import { addMembership, createOwnedOrganization } from "./memberships.js";
 import { createOrganization } from "./organizations.js";
-import { hashPassword, validatePassword, verifyAgainstDummy, verifyPassword } from "./passwords.js";
+import { hashPassword, PASSWORD_LENGTH, validatePassword, verifyAgainstDummy, verifyPassword } from "./passwords.js";
 import { type CreatedSession, createSession, deleteExpiredSessions, requireSession } from "./sessions.js";
 import { findUserByEmail, hasUsers, insertUser, normalizeEmail, type UserRow, validateUserName } from "./users.js";
 
@@ -80,6 +80,9 @@ export async function logIn(
 ): Promise<SignedIn> {
   const email = normalizeEmail(input.email);
   if (!input.password) throw validationError("input.password", "password is required");
+  // No account has a longer one; refusing it early keeps huge inputs away from the hash.
+  if (input.password.length > PASSWORD_LENGTH.max)
+    throw validationError("input.password", `password must be at most ${PASSWORD_LENGTH.max} characters`);
   const attemptId = await reserveLoginAttempt(pool, email, clientAddress);
   const user = await findUserByEmail(pool, email);
   const valid = user ? await verifyPassword(input.password, user.passwordHash) : await verifyAgainstDummy(input.password);
