@@ -199,9 +199,12 @@ describe("owners", () => {
       id: oliveViewer.user.id,
     });
     expect(removed.data).toEqual({ removeMember: true });
-    // Olive's session no longer reaches the organisation she left.
+    // Olive belonged to no other organisation: her session ends, and logging in again gives her one of her own.
     const viewer = await olive.graphql<{ viewer: ViewerAnswer | null }>("{ viewer { organization { id } } }");
-    expect(viewer.data?.viewer?.organization.id ?? null).not.toBe(oliveViewer.organization.id);
+    expect(viewer.data).toEqual({ viewer: null });
+    const again = await logIn(olive, "olive@example.com", "correct horse battery");
+    expect(again.data?.logIn).toMatchObject({ role: "OWNER", organization: { name: "Olive's organisation" } });
+    expect(again.data?.logIn.organization.id).not.toBe(oliveViewer.organization.id);
   });
 });
 
