@@ -47,6 +47,15 @@ const environmentSchema = z.object({
   RUNLATER_DB_POOL_SIZE: integer(1, 1000).default(10),
   /** The built dashboard served at `/`. */
   RUNLATER_DASHBOARD_DIR: z.string().min(1).optional(),
+  /** `open`: anyone may sign up (getting an organisation of their own); `invite`: only with an invite (except the first account). */
+  RUNLATER_SIGNUP: z.enum(["open", "invite"], { message: "must be open or invite" }).default("open"),
+  /** The address users reach Runlater at; invite links start with it. Unset: taken from the request's Host header. */
+  RUNLATER_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, message: "must be an http:// or https:// URL" })
+    .transform((value) => value.replace(/\/+$/, ""))
+    .optional(),
+  /** Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry (login throttling counts by it). */
+  RUNLATER_TRUST_PROXY: booleanFlag.default(false),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -68,6 +77,9 @@ export interface Config {
   superviseIntervalSeconds: number;
   dbPoolSize: number;
   dashboardDir: string;
+  signup: Environment["RUNLATER_SIGNUP"];
+  publicUrl: string | undefined;
+  trustProxy: boolean;
   logLevel: Environment["LOG_LEVEL"];
 }
 
@@ -104,6 +116,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,
     dbPoolSize: env.RUNLATER_DB_POOL_SIZE,
     dashboardDir: env.RUNLATER_DASHBOARD_DIR ? path.resolve(env.RUNLATER_DASHBOARD_DIR) : BUILT_DASHBOARD_DIR,
+    signup: env.RUNLATER_SIGNUP,
+    publicUrl: env.RUNLATER_PUBLIC_URL,
+    trustProxy: env.RUNLATER_TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
   };
 }

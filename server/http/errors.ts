@@ -58,8 +58,12 @@ export function createMaskError(logger: Logger) {
         extensions: {
           code: cause.code,
           ...(cause.field ? { field: cause.field } : {}),
-          // Only authentication changes the status of a GraphQL response; REST maps every code.
+          ...(cause.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: cause.retryAfterSeconds }),
+          // Only authentication and throttling change the status of a GraphQL response; REST maps every code.
           ...(cause.code === "UNAUTHENTICATED" ? { http: { status: 401 } } : {}),
+          ...(cause.code === "TOO_MANY_REQUESTS"
+            ? { http: { status: 429, headers: { "retry-after": String(cause.retryAfterSeconds ?? 60) } } }
+            : {}),
         },
       });
     }
@@ -94,5 +98,7 @@ export function restErrorResponse(errors: ReadonlyArray<unknown>): Response {
   const message = first instanceof Error ? first.message : "request failed";
   const code = (typeof extensions.code === "string" && extensions.code in errorStatus ? extensions.code : "BAD_REQUEST") as ErrorCode;
   const field = typeof extensions.field === "string" ? extensions.field : undefined;
-  return jsonResponse(errorStatus[code], errorBody(code, message, field));
+  const retryAfter: Record<string, string> =
+    typeof extensions.retryAfterSeconds === "number" ? { "retry-after": String(extensions.retryAfterSeconds) } : {};
+  return jsonResponse(errorStatus[code], errorBody(code, message, field), retryAfter);
 }

@@ -47,6 +47,12 @@ export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
   "Mutation.replayExecution": { method: "POST", path: "/executions/:id/replay", responseStatus: 201, tags: ["Failure inbox"] },
   "Query.signingSecrets": { method: "GET", path: "/signing-secrets", tags: ["Signing secrets"] },
   "Mutation.rotateSigningSecret": { method: "POST", path: "/signing-secrets/rotate", tags: ["Signing secrets"] },
+  "Query.members": { method: "GET", path: "/members", tags: ["Members"] },
+  "Mutation.updateMemberRole": { method: "PATCH", path: "/members/:userId", tags: ["Members"] },
+  "Mutation.removeMember": { method: "DELETE", path: "/members/:userId", tags: ["Members"] },
+  "Query.invites": { method: "GET", path: "/invites", tags: ["Members"] },
+  "Mutation.createInvite": { method: "POST", path: "/invites", responseStatus: 201, tags: ["Members"] },
+  "Mutation.revokeInvite": { method: "DELETE", path: "/invites/:id", tags: ["Members"] },
 };
 
 /**
@@ -54,14 +60,28 @@ export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
  * carries no executions (GET /tasks/{id}/executions lists them) and an
  * execution names its task by taskId.
  */
-const FIELDS_NOT_IN_REST = new Set(["Task.executions", "Task.callbacks", "Execution.task", "PushTasksPayload.tasks"]);
+const FIELDS_NOT_IN_REST = new Set([
+  "Task.executions",
+  "Task.callbacks",
+  "Execution.task",
+  "PushTasksPayload.tasks",
+  // Signing in and moving between organisations are for browser sessions (GraphQL, with cookies), not API keys.
+  "Query.setupStatus",
+  "Query.viewer",
+  "Mutation.signUp",
+  "Mutation.logIn",
+  "Mutation.logOut",
+  "Mutation.switchOrganization",
+  "Mutation.createOrganization",
+  "Mutation.acceptInvite",
+]);
 
 export function restPlugin(): Plugin {
   const plugin = useSofa({
     basePath: REST_BASE_PATH,
     routes: restRoutes,
     // SOFA reduces nested objects with an id to that id; a new key is returned whole.
-    ignore: ["CreatedApiKey.apiKey"],
+    ignore: ["CreatedApiKey.apiKey", "CreatedInvite.invite"],
     // fets types its own Response; the standard one is what it receives at run time.
     // JSON Schema for the custom scalars, so the OpenAPI document describes (and validates) them.
     customScalars: {
@@ -77,7 +97,8 @@ export function restPlugin(): Plugin {
         title: "Runlater REST API",
         version: "1.0.0",
         description:
-          "Push delayed HTTP tasks and inspect their executions. Authenticate with `Authorization: Bearer <API key>`. " +
+          "Push delayed HTTP tasks and inspect their executions. Authenticate with `Authorization: Bearer <API key>` " +
+          "(or the dashboard's session cookie, with the `X-CSRF-Token` header on requests other than GET). " +
           "Every route mirrors a GraphQL field at /graphql. Errors answer `{ error: { code, message, field } }`.",
       },
       // Paths in the document are relative to the base path.
@@ -96,6 +117,7 @@ export function restPlugin(): Plugin {
         ...payload,
         schema: filterSchema({
           schema: payload.schema,
+          rootFieldFilter: (operation, fieldName) => !FIELDS_NOT_IN_REST.has(`${operation}.${fieldName}`),
           objectFieldFilter: (typeName, fieldName) => !FIELDS_NOT_IN_REST.has(`${typeName}.${fieldName}`),
         }),
       }),

@@ -11,7 +11,8 @@ import { createDashboardHandler } from "./dashboard.js";
 import { errorBody, jsonResponse } from "./errors.js";
 import { OPENAPI_PATH, REST_BASE_PATH, SWAGGER_UI_PATH } from "./rest.js";
 import { createRestBodyValidator, type RestBodyValidator } from "./rest-validation.js";
-import { createGraphQLServer, GRAPHQL_PATH } from "./yoga.js";
+import { CSRF_COOKIE, CSRF_HEADER, clearedSessionCookies, isValidCsrfToken, sessionCookies } from "./session-cookies.js";
+import { createGraphQLServer, GRAPHQL_PATH, type ServerContext } from "./yoga.js";
 
 /** Largest API request body; a task body alone may be 256 KiB, plus JSON escaping and other fields. */
 export const MAX_API_REQUEST_BYTES = 1024 * 1024;
@@ -19,6 +20,8 @@ export const MAX_API_REQUEST_BYTES = 1024 * 1024;
 export const MAX_BATCH_REQUEST_BYTES = 32 * 1024 * 1024;
 const BATCH_PATH = `${REST_BASE_PATH}/tasks/batch`;
 const HEALTH_TIMEOUT_MS = 2000;
+/** Methods that change nothing, so need no CSRF token (GraphQL over GET runs queries only). */
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 class RequestTooLarge extends Error {
   constructor(readonly limit: number) {
@@ -63,22 +66,33 @@ export function createHttpServer(services: Services): http.Server {
     }
 
     const fetchRequest = await toFetchRequest(request, url);
-    if (isPublicApiPage(fetchRequest, url)) return yoga.handleRequest(fetchRequest, { principal: null as never });
+    const clientAddress = clientAddressOf(request, services.config.trustProxy);
+    if (isPublicApiPage(fetchRequest, url)) {
+      return yoga.handleRequest(fetchRequest, { principal: null, clientAddress, responseCookies: [] });
+    }
 
     const authentication = await authenticate(services, {
       authorization: request.headers.authorization,
       cookie: request.headers.cookie,
     });
-    if (authentication.outcome !== "authenticated") {
+    // Anonymous GraphQL requests go on: signUp, logIn, setupStatus and viewer are public, every other field refuses them.
+    if (authentication.outcome === "rejected" || (authentication.outcome === "anonymous" && !isGraphQL)) {
       const message =
         authentication.outcome === "rejected"
           ? authentication.message
-          : "missing API key: send it as the header `Authorization: Bearer <key>`";
+          : "missing API key: send it as the header `Authorization: Bearer <key>` (or sign in for a session cookie)";
       return isGraphQL
         ? jsonResponse(401, { errors: [{ message, extensions: { code: "UNAUTHENTICATED" } }] }, { "www-authenticate": "Bearer" })
         : jsonResponse(401, errorBody("UNAUTHENTICATED", message), { "www-authenticate": "Bearer" });
     }
-    const { principal } = authentication;
+    const principal = authentication.outcome === "authenticated" ? authentication.principal : null;
+    const session = authentication.outcome === "authenticated" ? authentication.session : undefined;
+    if (session && !SAFE_METHODS.has(request.method ?? "GET") && !isValidCsrfToken(session.token, fetchRequest.headers.get(CSRF_HEADER))) {
+      const message = `a request authenticated by the session cookie needs the header \`X-CSRF-Token\` with the value of the \`${CSRF_COOKIE}\` cookie`;
+      return isGraphQL
+        ? jsonResponse(403, { errors: [{ message, extensions: { code: "CSRF" } }] })
+        : jsonResponse(403, errorBody("CSRF", message));
+    }
     if (isRest) {
       try {
         await validateRestBody(fetchRequest, url);
@@ -87,7 +101,18 @@ export function createHttpServer(services: Services): http.Server {
         throw error;
       }
     }
-    return yoga.handleRequest(fetchRequest, { principal });
+    const context: ServerContext = { principal, clientAddress, responseCookies: [] };
+    const answer = await yoga.handleRequest(fetchRequest, context);
+    // A session that slid forward gets its cookies again with the new lifetime; a dead one has them removed.
+    const secure = services.config.isProduction;
+    const cookies = context.responseCookies.length
+      ? context.responseCookies
+      : session?.refreshedUntil
+        ? sessionCookies(session.token, session.refreshedUntil, secure)
+        : authentication.outcome === "anonymous" && authentication.staleSession
+          ? clearedSessionCookies(secure)
+          : [];
+    return withCookies(answer, cookies);
   }
 
   const server = http.createServer((request, response) => {
@@ -114,6 +139,26 @@ function isPublicApiPage(request: Request, url: URL): boolean {
   if (request.method !== "GET") return false;
   if (url.pathname === OPENAPI_PATH || url.pathname.startsWith(SWAGGER_UI_PATH)) return true;
   return url.pathname === GRAPHQL_PATH && (request.headers.get("accept") ?? "").includes("text/html");
+}
+
+/**
+ * The client's address, for login throttling. Behind a trusted reverse proxy it
+ * is the last X-Forwarded-For entry: the one the proxy itself appended.
+ */
+function clientAddressOf(request: http.IncomingMessage, trustProxy: boolean): string {
+  const forwarded = request.headers["x-forwarded-for"];
+  if (trustProxy && forwarded) {
+    const last = (Array.isArray(forwarded) ? forwarded.join(",") : forwarded).split(",").pop()?.trim();
+    if (last) return last;
+  }
+  return request.socket.remoteAddress ?? "unknown";
+}
+
+function withCookies(answer: Response, cookies: string[]): Response {
+  if (!cookies.length) return answer;
+  const headers = new Headers(answer.headers);
+  for (const value of cookies) headers.append("set-cookie", value);
+  return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers });
 }
 
 async function checkHealth(services: Services): Promise<Response> {

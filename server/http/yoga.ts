@@ -1,5 +1,6 @@
 /** The GraphQL server (Yoga) with the REST facade plugged in. */
 import { createYoga } from "graphql-yoga";
+import { DomainError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Services } from "../runtime.js";
 import { schema } from "../schema/index.js";
@@ -11,7 +12,12 @@ export const GRAPHQL_PATH = "/graphql";
 
 /** What the HTTP layer hands to Yoga with each request. */
 export interface ServerContext {
-  principal: Principal;
+  /** Null for anonymous requests, which only the public fields (signUp, logIn, setupStatus, viewer) accept. */
+  principal: Principal | null;
+  /** The client's address (login throttling). */
+  clientAddress: string;
+  /** Set-Cookie values resolvers ask for (logIn, logOut); the HTTP layer adds them to the response. */
+  responseCookies: string[];
 }
 
 /**
@@ -33,9 +39,26 @@ export function createGraphQLServer(settings: { logger: Logger; isProduction: bo
       warn: (...args) => logger.warn(args.map(String).join(" ")),
       error: (...args) => logger.error(args.map(String).join(" ")),
     },
-    context: ({ request, principal }) => {
+    context: (initialContext) => {
       if (!services) throw new Error("this GraphQL server only describes the API; it cannot execute operations");
-      return { request, principal, services };
+      const principal = initialContext.principal;
+      // Fail closed: any field that reads `context.principal` refuses anonymous callers. Defined on
+      // the context object itself, because Yoga merges what this returns with Object.assign, which
+      // would read (and so trigger) a getter.
+      Object.defineProperty(initialContext, "principal", {
+        configurable: true,
+        enumerable: false,
+        get: () => {
+          if (!principal) throw new DomainError("UNAUTHENTICATED", "sign in, or send an API key as `Authorization: Bearer <key>`");
+          return principal;
+        },
+      });
+      return {
+        services,
+        optionalPrincipal: principal,
+        clientAddress: initialContext.clientAddress ?? "unknown",
+        responseCookies: initialContext.responseCookies ?? [],
+      };
     },
     plugins: [restPlugin()],
   });

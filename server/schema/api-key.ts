@@ -1,5 +1,6 @@
 /** API keys: list, create (the secret is shown once), revoke. */
 import { createApiKey, revokeApiKey } from "../services/api-keys.js";
+import { requireRole } from "../services/memberships.js";
 import { asUuid } from "../services/tasks.js";
 import { builder } from "./builder.js";
 
@@ -34,31 +35,36 @@ const CreatedApiKey = builder.simpleObject("CreatedApiKey", {
 builder.queryField("apiKeys", (t) =>
   t.prismaField({
     type: ["ApiKey"],
-    description: "Your organisation's API keys, newest first, revoked ones included.",
-    resolve: (query, _root, _args, context) =>
-      context.services.prisma.apiKey.findMany({
+    description: "Your organisation's API keys, newest first, revoked ones included. Owners and admins.",
+    resolve: (query, _root, _args, context) => {
+      requireRole(context.principal, "ADMIN", "see API keys");
+      return context.services.prisma.apiKey.findMany({
         ...query,
         where: { organizationId: context.principal.organizationId },
         orderBy: { createdAt: "desc" },
-      }),
+      });
+    },
   }),
 );
 
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKey,
-    description: "Creates an API key. The answer holds its secret, shown this once.",
+    description: "Creates an API key. The answer holds its secret, shown this once. Owners and admins.",
     args: { name: t.arg.string({ required: true, description: "What the key is for." }) },
     resolve: async (_root, args, context) => {
+      requireRole(context.principal, "ADMIN", "create API keys");
       const { apiKey, secret } = await createApiKey(context.services.pool, context.principal.organizationId, { name: args.name });
       return { apiKey, secret };
     },
   }),
   revokeApiKey: t.prismaField({
     type: "ApiKey",
-    description: "Revokes an API key at once. Requests using it are refused with 401.",
+    description: "Revokes an API key at once. Requests using it are refused with 401. Owners and admins.",
     args: { id: t.arg.id({ required: true, description: "The key's id." }) },
-    resolve: (_query, _root, args, context) =>
-      revokeApiKey(context.services.pool, context.principal.organizationId, asUuid(String(args.id), "API key")),
+    resolve: (_query, _root, args, context) => {
+      requireRole(context.principal, "ADMIN", "revoke API keys");
+      return revokeApiKey(context.services.pool, context.principal.organizationId, asUuid(String(args.id), "API key"));
+    },
   }),
 }));

@@ -12,8 +12,13 @@ import { DateTimeScalar, DelayScalar, JsonObjectScalar, JsonScalar } from "./sca
 export interface GraphQLContext {
   request: Request;
   services: Services;
-  /** Set by the HTTP layer, which refuses unauthenticated API requests before they reach GraphQL. */
+  /** The caller. Reading it throws UNAUTHENTICATED for anonymous requests: every field is private unless it opts out. */
   principal: Principal;
+  /** The caller or null, for the public fields (viewer, logIn, …) that also serve anonymous requests. */
+  optionalPrincipal: Principal | null;
+  clientAddress: string;
+  /** Set-Cookie values for the HTTP layer to add to the response. */
+  responseCookies: string[];
 }
 
 export const builder = new SchemaBuilder<{
@@ -51,5 +56,9 @@ builder.addScalarType("Delay", DelayScalar);
 builder.addScalarType("JSON", JsonScalar);
 builder.addScalarType("JSONObject", JsonObjectScalar);
 
-builder.queryType({ description: "Read tasks, executions, API keys and signing secrets of the caller's organisation." });
-builder.mutationType({ description: "Push, cancel and trigger tasks; manage API keys and signing secrets." });
+builder.queryType({
+  description: "Read tasks, executions, API keys and signing secrets of the caller's organisation, and who the caller is.",
+});
+builder.mutationType({
+  description: "Push, cancel and trigger tasks; manage API keys, signing secrets, accounts and organisations.",
+});

@@ -1,10 +1,12 @@
 /** Imports each domain file for its side effects on the builder, then builds the schema. */
 import { builder } from "./builder.js";
+import "./account.js";
 import "./api-key.js";
 import "./callbacks.js";
 import "./cron.js";
 import "./execution.js";
 import "./failures.js";
+import "./members.js";
 import "./signing-secret.js";
 import "./organization.js";
 import "./queue.js";

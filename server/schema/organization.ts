@@ -1,5 +1,6 @@
 /** The caller's organisation and its settings. */
 import { DomainError } from "../errors.js";
+import { requireRole } from "../services/memberships.js";
 import { builder } from "./builder.js";
 
 const CONCURRENCY_LIMIT = { min: 1, max: 10_000 } as const;
@@ -22,7 +23,7 @@ builder.prismaObject("Organization", {
 builder.queryField("organization", (t) =>
   t.prismaField({
     type: "Organization",
-    description: "The organisation your API key belongs to.",
+    description: "The organisation your API key belongs to, or your session's current organisation.",
     resolve: (query, _root, _args, context) =>
       context.services.prisma.organization.findUniqueOrThrow({ ...query, where: { id: context.principal.organizationId } }),
   }),
@@ -31,9 +32,10 @@ builder.queryField("organization", (t) =>
 builder.mutationField("setConcurrencyLimit", (t) =>
   t.prismaField({
     type: "Organization",
-    description: `Sets how many of your attempts may be in flight at once (${CONCURRENCY_LIMIT.min}–${CONCURRENCY_LIMIT.max}). Workers apply it within 10 seconds.`,
+    description: `Sets how many of your attempts may be in flight at once (${CONCURRENCY_LIMIT.min}–${CONCURRENCY_LIMIT.max}). Workers apply it within 10 seconds. Owners and admins.`,
     args: { limit: t.arg.int({ required: true, description: "The new limit." }) },
     resolve: (query, _root, args, context) => {
+      requireRole(context.principal, "ADMIN", "change the concurrency limit");
       if (!Number.isInteger(args.limit) || args.limit < CONCURRENCY_LIMIT.min || args.limit > CONCURRENCY_LIMIT.max) {
         throw new DomainError("VALIDATION_FAILED", `limit must be between ${CONCURRENCY_LIMIT.min} and ${CONCURRENCY_LIMIT.max}`, {
           field: "limit",

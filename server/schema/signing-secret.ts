@@ -1,4 +1,6 @@
 /** The organisation's request-signing secrets and their rotation. */
+
+import { requireRole } from "../services/memberships.js";
 import { getSigningSecrets, rotateSigningSecret } from "../services/organizations.js";
 import { builder } from "./builder.js";
 
@@ -16,16 +18,22 @@ const SigningSecretsRef = builder.simpleObject("SigningSecrets", {
 builder.queryField("signingSecrets", (t) =>
   t.field({
     type: SigningSecretsRef,
-    description: "The secrets outgoing requests are currently signed with.",
-    resolve: (_root, _args, context) => getSigningSecrets(context.services.pool, context.principal.organizationId),
+    description: "The secrets outgoing requests are currently signed with. Owners and admins.",
+    resolve: (_root, _args, context) => {
+      requireRole(context.principal, "ADMIN", "see the signing secret");
+      return getSigningSecrets(context.services.pool, context.principal.organizationId);
+    },
   }),
 );
 
 builder.mutationField("rotateSigningSecret", (t) =>
   t.field({
     type: SigningSecretsRef,
-    description: "Makes a new signing secret. The old one keeps signing alongside it for the grace period (24 h by default).",
-    resolve: (_root, _args, context) =>
-      rotateSigningSecret(context.services.pool, context.principal.organizationId, context.services.config.signingSecretGraceMs),
+    description:
+      "Makes a new signing secret. The old one keeps signing alongside it for the grace period (24 h by default). Owners and admins.",
+    resolve: (_root, _args, context) => {
+      requireRole(context.principal, "ADMIN", "rotate the signing secret");
+      return rotateSigningSecret(context.services.pool, context.principal.organizationId, context.services.config.signingSecretGraceMs);
+    },
   }),
 );

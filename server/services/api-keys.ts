@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Queryable } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
+import type { MemberRole } from "../generated/prisma/enums.js";
 
 const KEY_PREFIX = "rl_";
 const VISIBLE_PREFIX_LENGTH = KEY_PREFIX.length + 8;
@@ -23,9 +24,19 @@ export interface ApiKeyRow {
   revokedAt: Date | null;
 }
 
+/**
+ * Who a request acts as. An API key acts for its organisation with full access
+ * (no user, no role); a session acts for a user in the organisation the session
+ * currently works in, with that user's role there.
+ */
 export interface Principal {
+  via: "apiKey" | "session";
   organizationId: string;
-  apiKeyId: string;
+  apiKeyId: string | null;
+  userId: string | null;
+  role: MemberRole | null;
+  /** The session's id, for switching organisation and logging out. */
+  sessionId: string | null;
 }
 
 const API_KEY_COLUMNS = `id, organization_id AS "organizationId", name, prefix, hashed_key AS "hashedKey", created_at AS "createdAt",
@@ -79,5 +90,5 @@ export async function authenticateApiKey(db: Queryable, secret: string, now = ne
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await db.query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", [key.id, now]);
   }
-  return { organizationId: key.organizationId, apiKeyId: key.id };
+  return { via: "apiKey", organizationId: key.organizationId, apiKeyId: key.id, userId: null, role: null, sessionId: null };
 }

@@ -34,10 +34,21 @@ describe("configuration", () => {
     [{ RUNLATER_BOOTSTRAP_API_KEY: "short" }, "RUNLATER_BOOTSTRAP_API_KEY"],
     [{ RUNLATER_JOB_HEARTBEAT_SECONDS: "5" }, "RUNLATER_JOB_HEARTBEAT_SECONDS"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ RUNLATER_SIGNUP: "closed" }, "RUNLATER_SIGNUP"],
+    [{ RUNLATER_PUBLIC_URL: "runlater.example.com" }, "RUNLATER_PUBLIC_URL"],
+    [{ RUNLATER_TRUST_PROXY: "maybe" }, "RUNLATER_TRUST_PROXY"],
   ])("names the variable in error: %o", (environment, variable) => {
     const problems = problemsOf(environment);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^${variable} `));
+  });
+
+  it("reads the account settings, with sign-up open by default", () => {
+    expect(loadConfig({})).toMatchObject({ signup: "open", publicUrl: undefined, trustProxy: false });
+    expect(loadConfig({ RUNLATER_SIGNUP: "invite", RUNLATER_PUBLIC_URL: "https://runlater.example.com/" })).toMatchObject({
+      signup: "invite",
+      publicUrl: "https://runlater.example.com",
+    });
   });
 
   it("treats empty variables as unset", () => {
