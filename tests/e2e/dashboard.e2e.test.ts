@@ -44,6 +44,8 @@ beforeAll(async () => {
   }));
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
+  // Under the test's own timeout, so a missing element fails with Playwright's description of it.
+  page.setDefaultTimeout(15_000);
 }, 300_000);
 
 afterAll(async () => {
@@ -88,6 +90,19 @@ describe("dashboard end to end", () => {
     await page.locator("tr", { hasText: "e2e script" }).waitFor();
   });
 
+  it("invites a teammate with a link shown once", async () => {
+    await page.getByRole("link", { name: "Members" }).click();
+    await page.locator("tr", { hasText: EMAIL }).waitFor();
+    await page.getByRole("button", { name: "Invite" }).click();
+    await page.getByLabel("Role").selectOption("ADMIN");
+    await page.getByRole("button", { name: "Create invite link" }).click();
+    const link = (await page.getByTestId("invite-url").textContent()) ?? "";
+    expect(link).toMatch(new RegExp(`^${instance.url}/invite/\\S+$`));
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.locator("tr", { hasText: "anyone with the link" }).waitFor();
+    await screenshot("members");
+  });
+
   it("creates a task from the form and shows its execution turn SUCCEEDED without a reload", async () => {
     await page.getByRole("link", { name: "Tasks", exact: true }).click();
     await page.getByText("No tasks yet").waitFor();
@@ -101,6 +116,15 @@ describe("dashboard end to end", () => {
     await page.getByLabel("Cron expression").fill("30 2 * * 1-5");
     await page.getByTestId("next-runs").locator("li").nth(4).waitFor();
     await screenshot("create-task-cron-preview");
+    // A value only the server can judge: its refusal shows at the field it names.
+    await page.getByText("After a delay").click();
+    await page.getByLabel("Delay", { exact: true }).fill("whenever");
+    await page.getByRole("button", { name: "Create task" }).click();
+    const refusal = page.locator(".field-invalid", { has: page.getByLabel("Delay", { exact: true }) }).locator(".field-error");
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/delay|duration/i);
+    expect(sink.requests).toEqual([]);
+    await screenshot("create-task-refused");
     await page.getByText("Now", { exact: true }).click();
     // A marker that a reload would erase.
     await page.evaluate(() => Object.assign(window, { __sameDocument: true }));

@@ -73,18 +73,24 @@ export interface InviteRow {
   email: string | null;
   createdAt: string;
   expiresAt: string | null;
+  acceptedAt: string | null;
+  revokedAt: string | null;
 }
+
+/** An invite whose link still works: not used, not revoked, not expired. */
+export const isPending = (invite: InviteRow, now = Date.now()) =>
+  !invite.acceptedAt && !invite.revokedAt && (!invite.expiresAt || new Date(invite.expiresAt).getTime() > now);
 
 export const MEMBERS = gql<{ members: MemberRow[]; invites: InviteRow[] }>`
   query Members {
     members { id role createdAt user { id email name } }
-    invites { id role email createdAt expiresAt }
+    invites { id role email createdAt expiresAt acceptedAt revokedAt }
   }
 `;
 
 export const CREATE_INVITE = gql<{ createInvite: { url: string; invite: InviteRow } }, { input: { role: MemberRole; email?: string } }>`
   mutation CreateInvite($input: CreateInviteInput!) {
-    createInvite(input: $input) { url invite { id role email createdAt expiresAt } }
+    createInvite(input: $input) { url invite { id role email createdAt expiresAt acceptedAt revokedAt } }
   }
 `;
 

@@ -21,6 +21,7 @@ import {
   CREATE_INVITE,
   canManage,
   type InviteRow,
+  isPending,
   MEMBER_ROLES,
   MEMBERS,
   type MemberRole,
@@ -302,6 +303,7 @@ function MembersSection(props: { canManage: boolean }) {
   const [removing, setRemoving] = createSignal<{ id: string; label: string } | null>(null);
   const [, revokeInvite] = createMutation(REVOKE_INVITE);
   const reload = () => refetch({ requestPolicy: "network-only" });
+  const pendingInvites = () => (data.data?.invites ?? []).filter((invite) => isPending(invite));
 
   async function changeRole(userId: string, role: MemberRole) {
     const result = await updateRole({ userId, role });
@@ -389,7 +391,7 @@ function MembersSection(props: { canManage: boolean }) {
             <h2>Pending invites</h2>
           </div>
           <Show
-            when={(data.data?.invites.length ?? 0) > 0}
+            when={pendingInvites().length > 0}
             fallback={
               <EmptyState icon="plus" title="No pending invites">
                 Invite a teammate: they get a link to join with the role you choose.
@@ -398,7 +400,7 @@ function MembersSection(props: { canManage: boolean }) {
           >
             <table class="table">
               <tbody>
-                <For each={data.data?.invites ?? []}>
+                <For each={pendingInvites()}>
                   {(invite: InviteRow) => (
                     <tr>
                       <td>{invite.email ?? <span class="text-muted">anyone with the link</span>}</td>
