@@ -35,6 +35,7 @@ export default defineConfig({
         test: {
           name: "server",
           include: ["tests/**/*.test.ts"],
+          exclude: ["tests/client/**"],
           // Builds the migrated template database each test file clones.
           globalSetup: ["tests/global-setup.ts"],
           // Child processes rather than threads: tests start servers, sockets and
@@ -49,7 +50,7 @@ export default defineConfig({
         plugins: [solid()],
         test: {
           name: "client",
-          include: ["tests/client/**/*.test.tsx"],
+          include: ["tests/client/**/*.test.{ts,tsx}"],
           environment: "jsdom",
           setupFiles: ["tests/client/setup.ts"],
           testTimeout: 15_000,
