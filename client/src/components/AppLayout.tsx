@@ -5,7 +5,7 @@
  */
 import { A, Navigate, useLocation, useNavigate } from "@solidjs/router";
 import { createMutation } from "@urql/solid";
-import { createSignal, For, type JSX, Match, Switch } from "solid-js";
+import { createSignal, ErrorBoundary, For, type JSX, Match, Switch } from "solid-js";
 import { CREATE_ORGANIZATION, LOG_OUT, SWITCH_ORGANIZATION } from "../graphql/account";
 import { describeError } from "../graphql/errors";
 import { useSession } from "../session";
@@ -74,7 +74,22 @@ export function AppLayout(props: { children?: JSX.Element }) {
             </nav>
             <UserMenu />
           </aside>
-          <main class="main">{props.children}</main>
+          <main class="main">
+            {/* A page that fails to render shows why, and the rest of the dashboard keeps working. */}
+            <ErrorBoundary
+              fallback={(error, reset) => (
+                <div class="page">
+                  <ErrorNotice
+                    error={String(error instanceof Error ? error.message : error)}
+                    title="This page failed to load"
+                    onRetry={reset}
+                  />
+                </div>
+              )}
+            >
+              {props.children}
+            </ErrorBoundary>
+          </main>
         </div>
       </Match>
     </Switch>

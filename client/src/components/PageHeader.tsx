@@ -1,6 +1,17 @@
-import { type JSX, Show } from "solid-js";
+import { createEffect, type JSX, Show } from "solid-js";
 
-export function PageHeader(props: { title: JSX.Element; description?: JSX.Element; actions?: JSX.Element; eyebrow?: JSX.Element }) {
+export function PageHeader(props: {
+  title: JSX.Element;
+  description?: JSX.Element;
+  actions?: JSX.Element;
+  eyebrow?: JSX.Element;
+  /** The browser tab's title; the heading when it is plain text. */
+  documentTitle?: string;
+}) {
+  createEffect(() => {
+    const title = props.documentTitle ?? (typeof props.title === "string" ? props.title : null);
+    if (title) document.title = `${title} · Runlater`;
+  });
   return (
     <header class="page-header">
       <div class="page-heading">

@@ -98,6 +98,7 @@ function TaskView(props: { task: TaskDetail; executions: ExecutionRow[] }) {
   return (
     <div class="page">
       <PageHeader
+        documentTitle={taskLabel(props.task)}
         eyebrow={
           <A href="/tasks" class="back-link">
             ← Tasks
