@@ -1,19 +1,21 @@
 /** The dashboard's routes. Pages inside AppLayout need a signed-in viewer; the others do not. */
 import { A, Route, Router } from "@solidjs/router";
-import type { JSX } from "solid-js";
+import { type JSX, lazy } from "solid-js";
 import { AppLayout } from "./components/AppLayout";
 import { EmptyState } from "./components/Feedback";
 import { Toaster } from "./components/Toasts";
 import { AcceptInvitePage, LogInPage, SignUpPage } from "./pages/AuthPages";
-import { CreateTaskPage } from "./pages/CreateTaskPage";
-import { EditSchedulePage } from "./pages/EditSchedulePage";
-import { FailuresPage } from "./pages/FailuresPage";
-import { OverviewPage } from "./pages/OverviewPage";
-import { QueuesPage } from "./pages/QueuesPage";
-import { SettingsPage } from "./pages/SettingsPage";
-import { TaskDetailPage } from "./pages/TaskDetailPage";
-import { TasksPage } from "./pages/TasksPage";
 import { SessionProvider } from "./session";
+
+// Each page is its own chunk: the first load fetches only the page it shows (the chart library only with the overview).
+const OverviewPage = lazy(() => import("./pages/OverviewPage").then((module) => ({ default: module.OverviewPage })));
+const TasksPage = lazy(() => import("./pages/TasksPage").then((module) => ({ default: module.TasksPage })));
+const CreateTaskPage = lazy(() => import("./pages/CreateTaskPage").then((module) => ({ default: module.CreateTaskPage })));
+const TaskDetailPage = lazy(() => import("./pages/TaskDetailPage").then((module) => ({ default: module.TaskDetailPage })));
+const EditSchedulePage = lazy(() => import("./pages/EditSchedulePage").then((module) => ({ default: module.EditSchedulePage })));
+const QueuesPage = lazy(() => import("./pages/QueuesPage").then((module) => ({ default: module.QueuesPage })));
+const FailuresPage = lazy(() => import("./pages/FailuresPage").then((module) => ({ default: module.FailuresPage })));
+const SettingsPage = lazy(() => import("./pages/SettingsPage").then((module) => ({ default: module.SettingsPage })));
 
 function Root(props: { children?: JSX.Element }) {
   return (

@@ -5,7 +5,7 @@
  */
 import { A, Navigate, useLocation, useNavigate } from "@solidjs/router";
 import { createMutation } from "@urql/solid";
-import { createSignal, ErrorBoundary, For, type JSX, Match, Switch } from "solid-js";
+import { createSignal, ErrorBoundary, For, type JSX, Match, Suspense, Switch } from "solid-js";
 import { CREATE_ORGANIZATION, LOG_OUT, SWITCH_ORGANIZATION } from "../graphql/account";
 import { describeError } from "../graphql/errors";
 import { useSession } from "../session";
@@ -87,7 +87,7 @@ export function AppLayout(props: { children?: JSX.Element }) {
                 </div>
               )}
             >
-              {props.children}
+              <Suspense fallback={<PageLoading />}>{props.children}</Suspense>
             </ErrorBoundary>
           </main>
         </div>
