@@ -13,6 +13,7 @@ import { PageHeader } from "../components/PageHeader";
 import { RelativeTime } from "../components/RelativeTime";
 import { HttpStatus, StatusBadge } from "../components/StatusBadge";
 import { ACTIVITY_STATS, type ActivityEvent, ORG_ACTIVITY, OVERVIEW_COUNTS } from "../graphql/activity";
+import { TASK_LIST } from "../graphql/tasks";
 import { formatCount, formatDuration, formatPercent, taskLabel } from "../lib/format";
 import { useSession } from "../session";
 
@@ -25,6 +26,7 @@ export function OverviewPage() {
   const session = useSession();
   const [stats, refetchStats] = createQuery({ query: ACTIVITY_STATS, variables: { sinceMinutes: WINDOW_MINUTES, bucketMinutes: 1 } });
   const [counts, refetchCounts] = createQuery({ query: OVERVIEW_COUNTS });
+  const [recent] = createQuery({ query: TASK_LIST, variables: { first: 8 } });
   const [feed, setFeed] = createSignal<ActivityEvent[]>([]);
 
   let pending: ReturnType<typeof setTimeout> | undefined;
@@ -147,14 +149,36 @@ export function OverviewPage() {
       <section class="card card-flush">
         <div class="card-header card-header-padded">
           <h2>Live activity</h2>
-          <span class="text-muted">as it happens</span>
+          <span class="text-muted">{feed().length ? "as it happens" : "latest tasks until something happens"}</span>
         </div>
         <Show
           when={feed().length}
           fallback={
-            <EmptyState icon="clock" title="Waiting for activity">
-              Executions starting and finishing show up here the moment they happen. <A href="/tasks/new">Create a task</A> to see one.
-            </EmptyState>
+            <Show
+              when={recent.data?.tasks.edges.length}
+              fallback={
+                <EmptyState icon="clock" title="Waiting for activity">
+                  Executions starting and finishing show up here the moment they happen. <A href="/tasks/new">Create a task</A> to see one.
+                </EmptyState>
+              }
+            >
+              {/* Until something happens, the latest tasks as they are now. */}
+              <ul class="feed" aria-label="Latest tasks">
+                <For each={recent.data?.tasks.edges ?? []}>
+                  {(edge) => (
+                    <li class="feed-item">
+                      <StatusBadge status={edge.node.status} />
+                      <A href={`/tasks/${edge.node.id}`} class="task-name truncate">
+                        {taskLabel(edge.node)}
+                      </A>
+                      <span class="feed-meta">
+                        created <RelativeTime value={edge.node.createdAt} />
+                      </span>
+                    </li>
+                  )}
+                </For>
+              </ul>
+            </Show>
           }
         >
           <ul class="feed" aria-label="Live activity">
