@@ -43,7 +43,8 @@ export function ActivityChart(props: { buckets: ActivityBucket[]; bucketMinutes:
           rate: { range: [0, 100] },
         },
         axes: [
-          { stroke: "#6b7280", grid: { show: false }, ticks: { show: false } },
+          // Room for "10:45" labels: about one every 10 minutes on a laptop, fewer on a phone.
+          { stroke: "#6b7280", grid: { show: false }, ticks: { show: false }, space: 90 },
           { scale: "count", stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { show: false }, size: 44 },
           {
             scale: "rate",
@@ -67,9 +68,10 @@ export function ActivityChart(props: { buckets: ActivityBucket[]; bucketMinutes:
             stroke: FAILURE,
             width: 0,
             paths: bars,
+            points: { show: false },
             value: (u, _value, _series, index) => `${failedAt(u, index)}`,
           },
-          { label: "Succeeded", scale: "count", fill: SUCCESS, stroke: SUCCESS, width: 0, paths: bars },
+          { label: "Succeeded", scale: "count", fill: SUCCESS, stroke: SUCCESS, width: 0, paths: bars, points: { show: false } },
           {
             label: "Success rate",
             scale: "rate",
