@@ -22,7 +22,10 @@ import { readCookie } from "../lib/cookies";
 export const CSRF_COOKIE = "runlater_csrf";
 export const CSRF_HEADER = "X-CSRF-Token";
 
-/** connecting: before the first connection; live: connected (or closed because nothing is subscribed); reconnecting: lost, retrying. */
+/**
+ * live: connected, or idle because nothing on screen subscribes (so nothing can be missed);
+ * connecting: a first connection is being made; reconnecting: a connection was lost and is being retried.
+ */
 export type LiveState = "connecting" | "live" | "reconnecting";
 
 /** A close the client asked for itself (no subscription left), not a lost connection. */
@@ -65,7 +68,7 @@ const isUnauthenticated = (error: { response?: { status?: number }; graphQLError
 export function createRunlaterClient(options: RunlaterClientOptions = {}): RunlaterClient {
   const origin = options.origin ?? window.location.origin;
   const webSocketUrl = `${origin.replace(/^http/, "ws")}/graphql`;
-  const [liveState, setLiveState] = createSignal<LiveState>("connecting");
+  const [liveState, setLiveState] = createSignal<LiveState>("live");
   const active = new Map<number, Operation>();
   let hasConnected = false;
 
@@ -80,6 +83,9 @@ export function createRunlaterClient(options: RunlaterClientOptions = {}): Runla
     // Back off up to ~10 s with jitter, so a restarted server is not stampeded.
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** retries) * (0.5 + Math.random()))),
     on: {
+      connecting: () => {
+        if (!hasConnected) setLiveState("connecting");
+      },
       connected: () => {
         if (hasConnected) refetchActiveQueries();
         hasConnected = true;
