@@ -41,6 +41,10 @@ const environmentSchema = z.object({
   /** How often lost attempts are looked for, in seconds. */
   RUNLATER_SUPERVISE_INTERVAL_SECONDS: integer(1, 3600).default(10),
   RUNLATER_DB_POOL_SIZE: integer(1, 1000).default(10),
+  /** Events a live subscription may fall behind by before its WebSocket connection is closed (1013). */
+  RUNLATER_SUBSCRIPTION_BUFFER: integer(10, 100_000).default(1000),
+  /** How often live connections' credentials are checked again (revocations are also acted on at once). */
+  RUNLATER_SUBSCRIPTION_RECHECK_SECONDS: integer(1, 3600).default(60),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -61,6 +65,8 @@ export interface Config {
   jobHeartbeatSeconds: number;
   superviseIntervalSeconds: number;
   dbPoolSize: number;
+  subscriptionBufferSize: number;
+  subscriptionRecheckSeconds: number;
   logLevel: Environment["LOG_LEVEL"];
 }
 
@@ -96,6 +102,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jobHeartbeatSeconds: env.RUNLATER_JOB_HEARTBEAT_SECONDS,
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,
     dbPoolSize: env.RUNLATER_DB_POOL_SIZE,
+    subscriptionBufferSize: env.RUNLATER_SUBSCRIPTION_BUFFER,
+    subscriptionRecheckSeconds: env.RUNLATER_SUBSCRIPTION_RECHECK_SECONDS,
     logLevel: env.LOG_LEVEL,
   };
 }

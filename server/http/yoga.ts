@@ -1,6 +1,7 @@
 /** The GraphQL server (Yoga) with the REST facade plugged in. */
 import { createYoga } from "graphql-yoga";
 import type { Logger } from "../logger.js";
+import type { LiveEventHub } from "../realtime/live-event-hub.js";
 import type { Services } from "../runtime.js";
 import { schema } from "../schema/index.js";
 import type { Principal } from "../services/api-keys.js";
@@ -12,13 +13,19 @@ export const GRAPHQL_PATH = "/graphql";
 /** What the HTTP layer hands to Yoga with each request. */
 export interface ServerContext {
   principal: Principal;
+  /** Set for operations over a WebSocket connection. */
+  dropSlowConsumer?: () => void;
 }
 
 /**
  * `services` is null only for a server that describes the API without running
  * it (scripts/print-schema.ts renders the OpenAPI document that way).
  */
-export function createGraphQLServer(settings: { logger: Logger; isProduction: boolean }, services: Services | null) {
+export function createGraphQLServer(
+  settings: { logger: Logger; isProduction: boolean },
+  services: Services | null,
+  live: LiveEventHub | null = null,
+) {
   const { logger } = settings;
   return createYoga<ServerContext>({
     schema,
@@ -33,9 +40,9 @@ export function createGraphQLServer(settings: { logger: Logger; isProduction: bo
       warn: (...args) => logger.warn(args.map(String).join(" ")),
       error: (...args) => logger.error(args.map(String).join(" ")),
     },
-    context: ({ request, principal }) => {
+    context: ({ request, principal, dropSlowConsumer }) => {
       if (!services) throw new Error("this GraphQL server only describes the API; it cannot execute operations");
-      return { request, principal, services };
+      return { request, principal, services, live, dropSlowConsumer };
     },
     plugins: [restPlugin()],
   });

@@ -5,6 +5,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import SimpleObjectsPlugin from "@pothos/plugin-simple-objects";
 import type PrismaTypes from "../generated/pothos-prisma-types.js";
 import { getDatamodel } from "../generated/pothos-prisma-types.js";
+import type { LiveEventHub } from "../realtime/live-event-hub.js";
 import type { Services } from "../runtime.js";
 import type { Principal } from "../services/api-keys.js";
 import { DateTimeScalar, DelayScalar, JsonObjectScalar, JsonScalar } from "./scalars.js";
@@ -14,6 +15,10 @@ export interface GraphQLContext {
   services: Services;
   /** Set by the HTTP layer, which refuses unauthenticated API requests before they reach GraphQL. */
   principal: Principal;
+  /** Live events of this server process; null where subscriptions are not served (schema printing). */
+  live: LiveEventHub | null;
+  /** Over WebSocket: closes the caller's connection when a subscription falls too far behind. */
+  dropSlowConsumer?: () => void;
 }
 
 export const builder = new SchemaBuilder<{
@@ -53,3 +58,8 @@ builder.addScalarType("JSONObject", JsonObjectScalar);
 
 builder.queryType({ description: "Read tasks, executions, API keys and signing secrets of the caller's organisation." });
 builder.mutationType({ description: "Push, cancel and trigger tasks; manage API keys and signing secrets." });
+builder.subscriptionType({
+  description:
+    "Live updates of the caller's organisation, over graphql-ws at /graphql (or server-sent events). Every server instance " +
+    "delivers what any process changed. A client that reconnects should refetch what it shows: events are not replayed.",
+});
