@@ -80,6 +80,8 @@ export function subscribe<T = Record<string, unknown>>(
     connectionParams: apiKey ? { authorization: `Bearer ${apiKey}` } : undefined,
     retryAttempts: options.retryAttempts ?? 0,
     lazy: false,
+    // Recorded through `closed` instead of printed.
+    onNonLazyError: () => undefined,
     on: {
       connected: () => acknowledge(),
       closed: (event) => {
