@@ -249,7 +249,8 @@ export class LiveEventHub {
     }
     if (!this.interest.has(notification.organizationId)) return;
     this.pending.push(notification);
-    this.flushing ??= this.flush();
+    // Start on the next turn, so notifications read from the same socket chunk (one commit) form one batch.
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 
   /** Loads and fans out batches until none is pending; notifications arriving meanwhile form the next batch. */
@@ -279,41 +280,50 @@ export class LiveEventHub {
   }
 
   private async deliver(organizationId: string, notifications: LiveNotification[]): Promise<void> {
-    const executionChanges: Array<{ id: string; status: string }> = [];
-    const taskChanges: Array<{ id: string; statusChanged: boolean; created: boolean }> = [];
+    const executionIds = new Set<string>();
+    const taskIds = new Set<string>();
     const queueNames = new Set<string>();
     for (const notification of notifications) {
-      if (notification.kind === "execution") executionChanges.push(...notification.executions);
-      else if (notification.kind === "task") taskChanges.push(...notification.tasks);
+      if (notification.kind === "execution") for (const { id } of notification.executions) executionIds.add(id);
+      else if (notification.kind === "task") for (const { id } of notification.tasks) taskIds.add(id);
       else if (notification.kind === "queue") for (const name of notification.queues) queueNames.add(name);
     }
     const { prisma } = this.options;
     const [executions, tasks] = await Promise.all([
-      loadExecutionsWithTasks(prisma, organizationId, unique(executionChanges.map((change) => change.id))),
-      loadTasks(prisma, organizationId, unique(taskChanges.map((change) => change.id))),
+      loadExecutionsWithTasks(prisma, organizationId, [...executionIds]),
+      loadTasks(prisma, organizationId, [...taskIds]),
     ]);
     const executionsById = new Map(executions.map((execution) => [execution.id, execution]));
     const tasksById = new Map(tasks.map((task) => [task.id, task]));
 
-    for (const change of executionChanges) {
-      const row = executionsById.get(change.id);
-      if (!row) continue;
-      const execution = { ...row, status: change.status as ExecutionWithTask["status"] };
-      this.publish("executions", organizationId, execution);
-      this.publish("activity", organizationId, executionActivity(execution));
-      if (row.task.queue) queueNames.add(row.task.queue);
-    }
+    // In notification order, creations first: a push writes a task and its first attempt in one statement,
+    // whose triggers notify in no set order, and a feed should show the task created before its attempt.
+    const isCreation = (notification: LiveNotification) => notification.kind === "task" && notification.tasks.some((task) => task.created);
+    const ordered = [...notifications.filter(isCreation), ...notifications.filter((notification) => !isCreation(notification))];
     const publishedTasks = new Set<string>();
-    for (const change of taskChanges) {
-      const task = tasksById.get(change.id);
-      if (!task) continue;
-      if (!publishedTasks.has(task.id)) {
-        publishedTasks.add(task.id);
-        this.publish("task", organizationId, task, task.id);
+    for (const notification of ordered) {
+      if (notification.kind === "execution") {
+        for (const change of notification.executions) {
+          const row = executionsById.get(change.id);
+          if (!row) continue;
+          const execution = { ...row, status: change.status as ExecutionWithTask["status"] };
+          this.publish("executions", organizationId, execution);
+          this.publish("activity", organizationId, executionActivity(execution));
+          if (row.task.queue) queueNames.add(row.task.queue);
+        }
+      } else if (notification.kind === "task") {
+        for (const change of notification.tasks) {
+          const task = tasksById.get(change.id);
+          if (!task) continue;
+          if (!publishedTasks.has(task.id)) {
+            publishedTasks.add(task.id);
+            this.publish("task", organizationId, task, task.id);
+          }
+          const activity = taskActivity(task, change);
+          if (activity) this.publish("activity", organizationId, activity);
+          if (task.queue) queueNames.add(task.queue);
+        }
       }
-      const activity = taskActivity(task, change);
-      if (activity) this.publish("activity", organizationId, activity);
-      if (task.queue) queueNames.add(task.queue);
     }
     for (const name of queueNames) this.refreshQueueSoon(organizationId, name);
   }
@@ -362,10 +372,6 @@ export class LiveEventHub {
 
 function topicName(kind: TopicKind, organizationId: string, key?: string): string {
   return key === undefined ? `${kind}:${organizationId}` : `${kind}:${organizationId}:${key}`;
-}
-
-function unique(ids: string[]): string[] {
-  return [...new Set(ids)];
 }
 
 /**
