@@ -41,8 +41,11 @@ const environmentSchema = z.object({
   /** How often lost attempts are looked for, in seconds. */
   RUNLATER_SUPERVISE_INTERVAL_SECONDS: integer(1, 3600).default(10),
   RUNLATER_DB_POOL_SIZE: integer(1, 1000).default(10),
-  /** Events a live subscription may fall behind by before its WebSocket connection is closed (1013). */
-  RUNLATER_SUBSCRIPTION_BUFFER: integer(10, 100_000).default(1000),
+  /**
+   * Events a live subscription may fall behind by before its WebSocket connection is closed (1013). One batch
+   * push of 1,000 tasks is 1,000 events at once for an unfiltered subscriber; buffered events are shared objects.
+   */
+  RUNLATER_SUBSCRIPTION_BUFFER: integer(10, 1_000_000).default(10_000),
   /** How often live connections' credentials are checked again (revocations are also acted on at once). */
   RUNLATER_SUBSCRIPTION_RECHECK_SECONDS: integer(1, 3600).default(60),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
