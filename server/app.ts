@@ -38,7 +38,6 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
       live = new LiveEventHub({
         databaseUrl: runtime.databaseUrl,
         pool: runtime.pool,
-        prisma: runtime.prisma,
         logger,
         subscriberBufferSize: config.subscriptionBufferSize,
         recheckIntervalMs: config.subscriptionRecheckSeconds * 1000,

@@ -32,7 +32,7 @@
  */
 import pg from "pg";
 import type { Pool } from "../db/pool.js";
-import type { PrismaClient, Task } from "../generated/prisma/client.js";
+import type { Task } from "../generated/prisma/client.js";
 import type { Logger } from "../logger.js";
 import {
   type ActivityEvent,
@@ -41,8 +41,7 @@ import {
   executionActivity,
   LIVE_EVENTS_CHANNEL,
   type LiveNotification,
-  loadExecutionsWithTasks,
-  loadTasks,
+  loadLiveRows,
   taskActivity,
 } from "../services/live-events.js";
 import { getQueue, type QueueRow, type QueueStats, queueStats } from "../services/queues.js";
@@ -77,7 +76,6 @@ export interface LiveConnection {
 export interface LiveEventHubOptions {
   databaseUrl: string;
   pool: Pool;
-  prisma: PrismaClient;
   logger: Logger;
   /** Events a subscription may fall behind by before its connection is closed. */
   subscriberBufferSize: number;
@@ -253,49 +251,52 @@ export class LiveEventHub {
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 
-  /** Loads and fans out batches until none is pending; notifications arriving meanwhile form the next batch. */
+  /**
+   * Loads and fans out batches until none is pending; notifications arriving
+   * meanwhile form the next batch. A batch costs two queries, whatever its
+   * size and however many organisations it spans.
+   */
   private async flush(): Promise<void> {
     try {
       while (this.pending.length) {
-        const batch = this.pending;
+        const batch = this.pending.filter((notification) => this.interest.has(notification.organizationId));
         this.pending = [];
+        const executionIds = new Set<string>();
+        const taskIds = new Set<string>();
         const byOrganization = new Map<string, LiveNotification[]>();
         for (const notification of batch) {
-          if (!this.interest.has(notification.organizationId)) continue;
+          if (notification.kind === "execution") for (const { id } of notification.executions) executionIds.add(id);
+          else if (notification.kind === "task") for (const { id } of notification.tasks) taskIds.add(id);
           const list = byOrganization.get(notification.organizationId) ?? [];
           list.push(notification);
           byOrganization.set(notification.organizationId, list);
         }
-        await Promise.all(
-          [...byOrganization].map(([organizationId, notifications]) =>
-            this.deliver(organizationId, notifications).catch((error: unknown) =>
-              this.options.logger.error({ err: error, organizationId }, "live events: could not load a batch"),
-            ),
-          ),
-        );
+        try {
+          const rows = await loadLiveRows(this.options.pool, { executionIds: [...executionIds], taskIds: [...taskIds] });
+          const executionsById = new Map(rows.executions.map((execution) => [execution.id, execution]));
+          const tasksById = new Map(rows.tasks.map((task) => [task.id, task]));
+          for (const [organizationId, notifications] of byOrganization) {
+            this.deliver(organizationId, notifications, executionsById, tasksById);
+          }
+        } catch (error) {
+          this.options.logger.error({ err: error }, "live events: could not load a batch; clients refetch when they reconnect");
+        }
       }
     } finally {
       this.flushing = null;
     }
   }
 
-  private async deliver(organizationId: string, notifications: LiveNotification[]): Promise<void> {
-    const executionIds = new Set<string>();
-    const taskIds = new Set<string>();
+  private deliver(
+    organizationId: string,
+    notifications: LiveNotification[],
+    executionsById: Map<string, ExecutionWithTask>,
+    tasksById: Map<string, Task>,
+  ): void {
     const queueNames = new Set<string>();
     for (const notification of notifications) {
-      if (notification.kind === "execution") for (const { id } of notification.executions) executionIds.add(id);
-      else if (notification.kind === "task") for (const { id } of notification.tasks) taskIds.add(id);
-      else if (notification.kind === "queue") for (const name of notification.queues) queueNames.add(name);
+      if (notification.kind === "queue") for (const name of notification.queues) queueNames.add(name);
     }
-    const { prisma } = this.options;
-    const [executions, tasks] = await Promise.all([
-      loadExecutionsWithTasks(prisma, organizationId, [...executionIds]),
-      loadTasks(prisma, organizationId, [...taskIds]),
-    ]);
-    const executionsById = new Map(executions.map((execution) => [execution.id, execution]));
-    const tasksById = new Map(tasks.map((task) => [task.id, task]));
-
     // In notification order, creations first: a push writes a task and its first attempt in one statement,
     // whose triggers notify in no set order, and a feed should show the task created before its attempt.
     const isCreation = (notification: LiveNotification) => notification.kind === "task" && notification.tasks.some((task) => task.created);
@@ -305,7 +306,7 @@ export class LiveEventHub {
       if (notification.kind === "execution") {
         for (const change of notification.executions) {
           const row = executionsById.get(change.id);
-          if (!row) continue;
+          if (row?.organizationId !== organizationId) continue;
           const execution = { ...row, status: change.status as ExecutionWithTask["status"] };
           this.publish("executions", organizationId, execution);
           this.publish("activity", organizationId, executionActivity(execution));
@@ -314,7 +315,7 @@ export class LiveEventHub {
       } else if (notification.kind === "task") {
         for (const change of notification.tasks) {
           const task = tasksById.get(change.id);
-          if (!task) continue;
+          if (task?.organizationId !== organizationId) continue;
           if (!publishedTasks.has(task.id)) {
             publishedTasks.add(task.id);
             this.publish("task", organizationId, task, task.id);

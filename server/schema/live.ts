@@ -110,9 +110,14 @@ builder.subscriptionFields((t) => ({
     subscribe: async (_root, args, context) => {
       const id = asUuid(String(args.id), "task");
       const organizationId = context.principal.organizationId;
+      // Subscribed before the check, so no change between the two is missed.
+      const changes = liveEvents(context).subscribe("task", organizationId, { key: id, onOverflow: context.dropSlowConsumer });
       const task = await context.services.prisma.task.findFirst({ where: { id, organizationId }, select: { id: true } });
-      if (!task) throw notFound("task", id);
-      return liveEvents(context).subscribe("task", organizationId, { key: id, onOverflow: context.dropSlowConsumer });
+      if (!task) {
+        await changes.return?.();
+        throw notFound("task", id);
+      }
+      return changes;
     },
     resolve: (task) => task,
   }),

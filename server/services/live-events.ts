@@ -6,7 +6,8 @@
  */
 import type { Queryable } from "../db/pool.js";
 import { DomainError } from "../errors.js";
-import type { Execution, PrismaClient, Task } from "../generated/prisma/client.js";
+import type { Execution, Task } from "../generated/prisma/client.js";
+import { TASK_COLUMNS } from "./tasks.js";
 
 export const LIVE_EVENTS_CHANNEL = "runlater_events";
 
@@ -57,15 +58,41 @@ export function decodeLiveNotification(payload: string): LiveNotification | null
 
 export type ExecutionWithTask = Execution & { task: Task };
 
-/** The executions of one organisation with their tasks, in one query (ids of another organisation find nothing). */
-export async function loadExecutionsWithTasks(prisma: PrismaClient, organizationId: string, ids: string[]): Promise<ExecutionWithTask[]> {
-  if (!ids.length) return [];
-  return prisma.execution.findMany({ where: { id: { in: ids }, organizationId }, include: { task: true }, orderBy: { id: "asc" } });
-}
+const EXECUTION_COLUMNS = `id, organization_id AS "organizationId", task_id AS "taskId", run, queue, priority, attempt, status,
+  scheduled_for AS "scheduledFor", admitted_at AS "admittedAt", waiting_reason AS "waitingReason", started_at AS "startedAt",
+  finished_at AS "finishedAt", duration_ms AS "durationMs", response_status AS "responseStatus",
+  response_headers AS "responseHeaders", response_body AS "responseBody", response_body_truncated AS "responseBodyTruncated",
+  error, created_at AS "createdAt"`;
 
-export async function loadTasks(prisma: PrismaClient, organizationId: string, ids: string[]): Promise<Task[]> {
-  if (!ids.length) return [];
-  return prisma.task.findMany({ where: { id: { in: ids }, organizationId }, orderBy: { id: "asc" } });
+/**
+ * The rows a batch of notifications names, for every organisation at once:
+ * executions with their tasks, and tasks. Two queries in parallel, whatever
+ * the batch's size; rows carry their organisation, which routes them.
+ */
+export async function loadLiveRows(
+  db: Queryable,
+  ids: { executionIds: string[]; taskIds: string[] },
+): Promise<{ executions: ExecutionWithTask[]; tasks: Task[] }> {
+  const { executionIds, taskIds } = ids;
+  if (!executionIds.length && !taskIds.length) return { executions: [], tasks: [] };
+  const [executions, tasks] = await Promise.all([
+    executionIds.length
+      ? db.query<Execution>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = ANY($1::uuid[]) ORDER BY id`, [executionIds])
+      : { rows: [] as Execution[] },
+    db.query<Task>(
+      `SELECT ${TASK_COLUMNS} FROM tasks
+       WHERE id = ANY($1::uuid[]) OR id IN (SELECT task_id FROM executions WHERE id = ANY($2::uuid[]))`,
+      [taskIds, executionIds],
+    ),
+  ]);
+  const tasksById = new Map(tasks.rows.map((task) => [task.id, task]));
+  return {
+    executions: executions.rows.flatMap((execution) => {
+      const task = tasksById.get(execution.taskId);
+      return task ? [{ ...execution, task }] : [];
+    }),
+    tasks: tasks.rows.filter((task) => taskIds.includes(task.id)),
+  };
 }
 
 export const ACTIVITY_KINDS = [
