@@ -38,7 +38,7 @@ export interface RealtimeSizes {
 }
 
 export const REALTIME_FULL: RealtimeSizes = { subscribers: 1000, organizations: 10, tasksPerSecond: 100, seconds: 20 };
-export const REALTIME_QUICK: RealtimeSizes = { subscribers: 10, organizations: 10, tasksPerSecond: 100, seconds: 5 };
+export const REALTIME_QUICK: RealtimeSizes = { subscribers: 200, organizations: 10, tasksPerSecond: 100, seconds: 5 };
 
 const TARGET_P99_MS = 100;
 const CONNECT_CHUNK = 100;

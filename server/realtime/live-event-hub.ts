@@ -8,8 +8,9 @@
  *    cron, callbacks — publishes without code of its own, and a batch write
  *    costs one NOTIFY per organisation and 100 rows, not one per row.
  *  - Notifications carry ids and statuses, not rows. Each process holds ONE
- *    dedicated LISTEN connection; notifications arriving while a batch is
- *    being loaded form the next batch. A batch loads rows once, and only for
+ *    dedicated LISTEN connection, which also loads the rows (measured: the
+ *    API pool's queue under 100 pushes/s added hundreds of milliseconds);
+ *    notifications arriving while a batch is being loaded form the next batch. A batch loads rows once, and only for
  *    organisations that have subscribers here, then fans them out. A burst
  *    that moves an execution through several states before it is loaded
  *    still yields one event per state: the row is loaded once and emitted
@@ -272,7 +273,8 @@ export class LiveEventHub {
           byOrganization.set(notification.organizationId, list);
         }
         try {
-          const rows = await loadLiveRows(this.options.pool, { executionIds: [...executionIds], taskIds: [...taskIds] });
+          // On the LISTEN connection itself: it is otherwise idle, and the API's pool may be busy with pushes.
+          const rows = await loadLiveRows(this.listener ?? this.options.pool, { executionIds: [...executionIds], taskIds: [...taskIds] });
           const executionsById = new Map(rows.executions.map((execution) => [execution.id, execution]));
           const tasksById = new Map(rows.tasks.map((task) => [task.id, task]));
           for (const [organizationId, notifications] of byOrganization) {
