@@ -88,4 +88,34 @@ describe("executionUpdates over graphql-ws", () => {
     await subscription.waitFor(() => subscription.errors.length > 0);
     expect(JSON.stringify(subscription.errors)).toContain("task nope was not found");
   });
+
+  it("is also served over server-sent events, with the same authentication", async () => {
+    const abort = new AbortController();
+    const response = await fetch(`${runlater.instance.url}/graphql`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ALICE_KEY}`, "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: "subscription { executionUpdates(status: [SUCCEEDED]) { taskId status } }" }),
+      signal: abort.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    const taskId = await push({ name: "over SSE" });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let received = "";
+    while (!received.includes(taskId)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      received += decoder.decode(value);
+    }
+    abort.abort();
+    expect(received).toContain(`"taskId":"${taskId}","status":"SUCCEEDED"`);
+
+    const anonymous = await fetch(`${runlater.instance.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: "subscription { orgActivity { kind } }" }),
+    });
+    expect(anonymous.status).toBe(401);
+  });
 });
