@@ -12,6 +12,7 @@
 import { performance } from "node:perf_hooks";
 import { type BenchPostgres, Cleanup, createDatabase, RunlaterInstance, sleep, startPostgres, withTimeout } from "./harness.js";
 import { startSink } from "./http.js";
+import { REALTIME_FULL, REALTIME_QUICK, realtimeDelay } from "./realtime.js";
 import { describeMachine, type MachineInfo, type Row, renderMachine, renderTable, writeResults } from "./report.js";
 import {
   type BacklogPoint,
@@ -167,14 +168,16 @@ async function main(): Promise<number> {
       }
     }
 
+    // Group D: realtime (8) on a fresh database: graphql-ws subscribers on the server, tasks on the worker.
     if (wanted(8)) {
-      rows.push({
-        scenario: "8 realtime",
-        figure: "event delay p99 (1,000 graphql-ws subscribers)",
-        value: null,
-        unit: "",
-        note: "not available yet (needs subscriptions)",
-      });
+      const instance = await startInstance(postgres, cleanup, "realtime", true);
+      const context: ScenarioContext = { instance, sizes, log, details };
+      try {
+        const realtimeSizes = options.quick ? REALTIME_QUICK : REALTIME_FULL;
+        await withSink((sink) => run("8 realtime", () => realtimeDelay(context, sink, realtimeSizes), 10 * 60_000));
+      } finally {
+        await stopInstance(instance, details);
+      }
     }
     if (wanted(9)) rows.push(...memoryRows(memory));
   } finally {

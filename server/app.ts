@@ -10,6 +10,7 @@ import { Dispatcher } from "../worker/dispatcher.js";
 import type { Config } from "./config.js";
 import { createHttpServer } from "./http/server.js";
 import type { Logger } from "./logger.js";
+import { LiveEventHub } from "./realtime/live-event-hub.js";
 import { type Role, type Runtime, startRuntime } from "./runtime.js";
 import { bootstrapDefaultOrganization } from "./services/organizations.js";
 
@@ -17,6 +18,8 @@ export interface RunningInstance {
   runtime: Runtime;
   /** The API's base URL, when this instance serves HTTP. */
   url: string | null;
+  /** Live events of this instance, when it serves HTTP. */
+  live: LiveEventHub | null;
   /** The key created for the default organisation on this start, if one was. */
   bootstrapApiKey: string | null;
   stop(): Promise<void>;
@@ -25,13 +28,22 @@ export interface RunningInstance {
 export async function startRunlater(config: Config, logger: Logger, role: Role): Promise<RunningInstance> {
   const runtime = await startRuntime(config, logger, role);
   let server: http.Server | null = null;
+  let live: LiveEventHub | null = null;
   let dispatcher: Dispatcher | null = null;
   let cronScheduler: CronScheduler | null = null;
   let bootstrapApiKey: string | null = null;
   try {
     if (role !== "worker") {
       ({ createdApiKey: bootstrapApiKey } = await bootstrapDefaultOrganization(runtime.pool, { bootstrapApiKey: config.bootstrapApiKey }));
-      server = createHttpServer(runtime);
+      live = new LiveEventHub({
+        databaseUrl: runtime.databaseUrl,
+        pool: runtime.pool,
+        logger,
+        subscriberBufferSize: config.subscriptionBufferSize,
+        recheckIntervalMs: config.subscriptionRecheckSeconds * 1000,
+      });
+      await live.start();
+      server = createHttpServer(runtime, { live });
       await listen(server, config.port, config.host);
     }
     if (role !== "server") {
@@ -51,6 +63,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
     }
   } catch (error) {
     await server?.close();
+    await live?.stop();
     await runtime.close();
     throw error;
   }
@@ -60,12 +73,14 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
   return {
     runtime,
     url: port === null ? null : `http://127.0.0.1:${port}`,
+    live,
     bootstrapApiKey,
     stop: () => {
       stopping ??= (async () => {
         // Stop taking work first, then let what is in flight finish, then close the pools.
         const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
         server?.closeIdleConnections();
+        await live?.stop();
         await cronScheduler?.stop();
         await dispatcher?.stop();
         server?.closeAllConnections();

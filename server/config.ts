@@ -56,6 +56,13 @@ const environmentSchema = z.object({
     .optional(),
   /** Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry (login throttling counts by it). */
   RUNLATER_TRUST_PROXY: booleanFlag.default(false),
+  /**
+   * Events a live subscription may fall behind by before its WebSocket connection is closed (1013). One batch
+   * push of 1,000 tasks is 1,000 events at once for an unfiltered subscriber; buffered events are shared objects.
+   */
+  RUNLATER_SUBSCRIPTION_BUFFER: integer(10, 1_000_000).default(10_000),
+  /** How often live connections' credentials are checked again (revocations are also acted on at once). */
+  RUNLATER_SUBSCRIPTION_RECHECK_SECONDS: integer(1, 3600).default(60),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -80,6 +87,8 @@ export interface Config {
   signup: Environment["RUNLATER_SIGNUP"];
   publicUrl: string | undefined;
   trustProxy: boolean;
+  subscriptionBufferSize: number;
+  subscriptionRecheckSeconds: number;
   logLevel: Environment["LOG_LEVEL"];
 }
 
@@ -119,6 +128,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     signup: env.RUNLATER_SIGNUP,
     publicUrl: env.RUNLATER_PUBLIC_URL,
     trustProxy: env.RUNLATER_TRUST_PROXY,
+    subscriptionBufferSize: env.RUNLATER_SUBSCRIPTION_BUFFER,
+    subscriptionRecheckSeconds: env.RUNLATER_SUBSCRIPTION_RECHECK_SECONDS,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -46,6 +46,7 @@ export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
   "Mutation.retryAllFailed": { method: "POST", path: "/tasks/retry-all-failed", tags: ["Failure inbox"] },
   "Mutation.replayExecution": { method: "POST", path: "/executions/:id/replay", responseStatus: 201, tags: ["Failure inbox"] },
   "Query.signingSecrets": { method: "GET", path: "/signing-secrets", tags: ["Signing secrets"] },
+  "Query.activityStats": { method: "GET", path: "/activity-stats", tags: ["Activity"] },
   "Mutation.rotateSigningSecret": { method: "POST", path: "/signing-secrets/rotate", tags: ["Signing secrets"] },
   "Query.members": { method: "GET", path: "/members", tags: ["Members"] },
   "Mutation.updateMemberRole": { method: "PATCH", path: "/members/:userId", tags: ["Members"] },

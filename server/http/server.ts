@@ -1,10 +1,12 @@
 /**
  * The HTTP front door: /health, then authentication and body limits for the
- * API, then Yoga (GraphQL at /graphql, REST at /api/v1). Everything below it
- * is transport-agnostic.
+ * API, then Yoga (GraphQL at /graphql, REST at /api/v1); WebSocket upgrades at
+ * /graphql go to graphql-ws (subscriptions.ts). Everything below it is
+ * transport-agnostic.
  */
 import http from "node:http";
 import { DomainError } from "../errors.js";
+import type { LiveEventHub } from "../realtime/live-event-hub.js";
 import type { Services } from "../runtime.js";
 import { authenticate } from "./authenticate.js";
 import { createDashboardHandler } from "./dashboard.js";
@@ -12,6 +14,7 @@ import { errorBody, jsonResponse } from "./errors.js";
 import { OPENAPI_PATH, REST_BASE_PATH, SWAGGER_UI_PATH } from "./rest.js";
 import { createRestBodyValidator, type RestBodyValidator } from "./rest-validation.js";
 import { CSRF_COOKIE, CSRF_HEADER, clearedSessionCookies, isValidCsrfToken, sessionCookies } from "./session-cookies.js";
+import { attachGraphQLWebSocket } from "./subscriptions.js";
 import { createGraphQLServer, GRAPHQL_PATH, type ServerContext } from "./yoga.js";
 
 /** Largest API request body; a task body alone may be 256 KiB, plus JSON escaping and other fields. */
@@ -22,6 +25,7 @@ const BATCH_PATH = `${REST_BASE_PATH}/tasks/batch`;
 const HEALTH_TIMEOUT_MS = 2000;
 /** Methods that change nothing, so need no CSRF token (GraphQL over GET runs queries only). */
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
+const SOFA_WEBHOOK_PATH = `${REST_BASE_PATH}/webhook`;
 
 class RequestTooLarge extends Error {
   constructor(readonly limit: number) {
@@ -34,8 +38,10 @@ function bodyLimitFor(url: URL): number {
   return url.pathname === BATCH_PATH || url.pathname === GRAPHQL_PATH ? MAX_BATCH_REQUEST_BYTES : MAX_API_REQUEST_BYTES;
 }
 
-export function createHttpServer(services: Services): http.Server {
-  const yoga = createGraphQLServer({ logger: services.logger, isProduction: services.config.isProduction }, services);
+/** With `live`, GraphQL subscriptions are served over WebSocket at /graphql too. */
+export function createHttpServer(services: Services, options: { live?: LiveEventHub } = {}): http.Server {
+  const live = options.live ?? null;
+  const yoga = createGraphQLServer({ logger: services.logger, isProduction: services.config.isProduction }, services, live);
   const serveDashboard = createDashboardHandler(services.config.dashboardDir);
 
   let restBodyValidator: Promise<RestBodyValidator> | null = null;
@@ -60,6 +66,10 @@ export function createHttpServer(services: Services): http.Server {
     if (url.pathname === "/health") return checkHealth(services);
     const isGraphQL = url.pathname === GRAPHQL_PATH;
     const isRest = url.pathname === REST_BASE_PATH || url.pathname.startsWith(`${REST_BASE_PATH}/`);
+    // SOFA also mounts webhook subscriptions (/webhook): the server would POST events to any URL a caller names,
+    // held in memory only. Live updates are served over WebSocket instead.
+    const isSofaWebhook = url.pathname === SOFA_WEBHOOK_PATH || url.pathname.startsWith(`${SOFA_WEBHOOK_PATH}/`);
+    if (isSofaWebhook) return jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));
     if (!isGraphQL && !isRest) {
       const page = await serveDashboard({ method: request.method ?? "GET", pathname: url.pathname, headers: request.headers });
       return page ?? jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));
@@ -131,6 +141,7 @@ export function createHttpServer(services: Services): http.Server {
       });
   });
   server.keepAliveTimeout = 65_000;
+  if (live) attachGraphQLWebSocket(server, yoga, services, live);
   return server;
 }
 

@@ -2,6 +2,7 @@
 import { createYoga } from "graphql-yoga";
 import { DomainError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { LiveEventHub } from "../realtime/live-event-hub.js";
 import type { Services } from "../runtime.js";
 import { schema } from "../schema/index.js";
 import type { Principal } from "../services/api-keys.js";
@@ -18,13 +19,19 @@ export interface ServerContext {
   clientAddress: string;
   /** Set-Cookie values resolvers ask for (logIn, logOut); the HTTP layer adds them to the response. */
   responseCookies: string[];
+  /** Set for operations over a WebSocket connection. */
+  dropSlowConsumer?: () => void;
 }
 
 /**
  * `services` is null only for a server that describes the API without running
  * it (scripts/print-schema.ts renders the OpenAPI document that way).
  */
-export function createGraphQLServer(settings: { logger: Logger; isProduction: boolean }, services: Services | null) {
+export function createGraphQLServer(
+  settings: { logger: Logger; isProduction: boolean },
+  services: Services | null,
+  live: LiveEventHub | null = null,
+) {
   const { logger } = settings;
   return createYoga<ServerContext>({
     schema,
@@ -55,6 +62,8 @@ export function createGraphQLServer(settings: { logger: Logger; isProduction: bo
       });
       return {
         services,
+        live,
+        dropSlowConsumer: initialContext.dropSlowConsumer,
         optionalPrincipal: principal,
         clientAddress: initialContext.clientAddress ?? "unknown",
         responseCookies: initialContext.responseCookies ?? [],

@@ -5,6 +5,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import SimpleObjectsPlugin from "@pothos/plugin-simple-objects";
 import type PrismaTypes from "../generated/pothos-prisma-types.js";
 import { getDatamodel } from "../generated/pothos-prisma-types.js";
+import type { LiveEventHub } from "../realtime/live-event-hub.js";
 import type { Services } from "../runtime.js";
 import type { Principal } from "../services/api-keys.js";
 import { DateTimeScalar, DelayScalar, JsonObjectScalar, JsonScalar } from "./scalars.js";
@@ -19,6 +20,10 @@ export interface GraphQLContext {
   clientAddress: string;
   /** Set-Cookie values for the HTTP layer to add to the response. */
   responseCookies: string[];
+  /** Live events of this server process; null where subscriptions are not served (schema printing). */
+  live: LiveEventHub | null;
+  /** Over WebSocket: closes the caller's connection when a subscription falls too far behind. */
+  dropSlowConsumer?: () => void;
 }
 
 export const builder = new SchemaBuilder<{
@@ -61,4 +66,9 @@ builder.queryType({
 });
 builder.mutationType({
   description: "Push, cancel and trigger tasks; manage API keys, signing secrets, accounts and organisations.",
+});
+builder.subscriptionType({
+  description:
+    "Live updates of the caller's organisation, over graphql-ws at /graphql (or server-sent events). Every server instance " +
+    "delivers what any process changed. A client that reconnects should refetch what it shows: events are not replayed.",
 });

@@ -16,7 +16,7 @@ export const ExecutionStatusEnum = builder.enumType("ExecutionStatus", {
   } as const,
 });
 
-builder.prismaObject("Execution", {
+export const ExecutionRef = builder.prismaObject("Execution", {
   description: "One attempt to deliver a task: the request's timing and the endpoint's answer.",
   fields: (t) => ({
     id: t.exposeID("id", { description: "The execution's id; also sent as the Runlater-Execution-Id header." }),

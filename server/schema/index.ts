@@ -7,6 +7,7 @@ import "./cron.js";
 import "./execution.js";
 import "./failures.js";
 import "./members.js";
+import "./live.js";
 import "./signing-secret.js";
 import "./organization.js";
 import "./queue.js";

@@ -24,7 +24,7 @@ const QueueDepthRef = builder.simpleObject("QueueDepth", {
   }),
 });
 
-const QueueRef = builder.objectRef<QueueView>("Queue").implement({
+export const QueueRef = builder.objectRef<QueueView>("Queue").implement({
   description:
     "A named queue of tasks. Its tasks start in order (higher priority first, then due time, then push order), " +
     "at most `concurrency` at a time; a task keeps its slot through its retries.",

@@ -1,0 +1,437 @@
+/**
+ * The live event hub of one server process: PostgreSQL notifications in,
+ * GraphQL subscription streams out.
+ *
+ * Why this shape (measured with bench/realtime.ts):
+ *  - Publishing happens in the database (statement-level triggers, migration
+ *    `realtime_events`), so every writer — API, worker on another machine,
+ *    cron, callbacks — publishes without code of its own, and a batch write
+ *    costs one NOTIFY per organisation and 100 rows, not one per row.
+ *  - Notifications carry ids and statuses, not rows. Each process holds ONE
+ *    dedicated LISTEN connection, which also loads the rows (measured: the
+ *    API pool's queue under 100 pushes/s added hundreds of milliseconds);
+ *    notifications arriving while a batch is being loaded form the next batch. A batch loads rows once, and only for
+ *    organisations that have subscribers here, then fans them out. A burst
+ *    that moves an execution through several states before it is loaded
+ *    still yields one event per state: the row is loaded once and emitted
+ *    with each notified status in order (its other fields show the latest).
+ *  - Topics are typed (LiveTopics) and keyed by organisation, so a filter a
+ *    client passes can only narrow what its own organisation publishes.
+ *    Yoga's in-memory createPubSub would work across processes only through an
+ *    EventTarget fed by this listener; its per-subscriber Repeater buffers with
+ *    no bound we choose, so the hub keeps its own bounded streams instead.
+ *  - Every subscription has a bounded buffer. A consumer that falls more than
+ *    `subscriberBufferSize` events behind (a slow or stalled socket: graphql-ws
+ *    waits for each send) has its connection closed with 1013 (try again
+ *    later); it reconnects and refetches. Nothing waits on a subscriber.
+ *  - When the LISTEN connection drops, notifications may have been lost: on
+ *    reconnect (with backoff) every live connection is closed with 1012
+ *    (service restart), and clients resubscribe and refetch what they missed.
+ *  - Connections are re-authorised when one of their organisation's API keys
+ *    is revoked (a trigger notifies) and every `recheckIntervalMs`, so a
+ *    revoked key or ended session loses its connection promptly.
+ */
+import pg from "pg";
+import type { Pool } from "../db/pool.js";
+import type { Task } from "../generated/prisma/client.js";
+import type { Logger } from "../logger.js";
+import {
+  type ActivityEvent,
+  decodeLiveNotification,
+  type ExecutionWithTask,
+  executionActivity,
+  LIVE_EVENTS_CHANNEL,
+  type LiveNotification,
+  loadLiveRows,
+  taskActivity,
+} from "../services/live-events.js";
+import { getQueue, type QueueRow, type QueueStats, queueStats } from "../services/queues.js";
+
+export type QueueWithDepth = QueueRow & { depth: QueueStats };
+
+/** What each topic carries. Topics are per organisation; `task` and `queue` also per task id / queue name. */
+export interface LiveTopics {
+  executions: ExecutionWithTask;
+  task: Task;
+  activity: ActivityEvent;
+  queue: QueueWithDepth;
+}
+type TopicKind = keyof LiveTopics;
+
+/** WebSocket close codes the hub uses; clients (graphql-ws) reconnect after each. */
+export const LIVE_CLOSE = {
+  slowConsumer: { code: 1013, reason: "subscriber too slow: events were dropped; reconnect and refetch" },
+  resync: { code: 1012, reason: "live events were interrupted; reconnect and refetch" },
+  shutdown: { code: 1001, reason: "server shutting down" },
+  revoked: { code: 4403, reason: "credentials revoked" },
+} as const;
+
+/** A live client connection, as the hub needs to see it. */
+export interface LiveConnection {
+  organizationId: string;
+  /** Re-runs authentication with the connection's credentials. */
+  stillAuthorized(): Promise<boolean>;
+  close(code: number, reason: string): void;
+}
+
+export interface LiveEventHubOptions {
+  databaseUrl: string;
+  pool: Pool;
+  logger: Logger;
+  /** Events a subscription may fall behind by before its connection is closed. */
+  subscriberBufferSize: number;
+  /** How often every connection's credentials are checked again. */
+  recheckIntervalMs: number;
+  /** At most one queueStats event per queue per this many milliseconds. */
+  queueStatsIntervalMs?: number;
+}
+
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 15_000;
+const DEFAULT_QUEUE_STATS_INTERVAL_MS = 250;
+
+interface Subscriber<T> {
+  organizationId: string;
+  accepts(value: T): boolean;
+  stream: BoundedStream<T>;
+}
+
+export class LiveEventHub {
+  private readonly topics = new Map<string, Set<Subscriber<unknown>>>();
+  /** Subscriptions per organisation: only these organisations' rows are loaded. */
+  private readonly interest = new Map<string, number>();
+  private readonly connections = new Set<LiveConnection>();
+  private readonly queueRefreshes = new Map<string, { timer: NodeJS.Timeout | null; lastAt: number }>();
+  private listener: pg.Client | null = null;
+  private pending: LiveNotification[] = [];
+  private flushing: Promise<void> | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectDelayMs = RECONNECT_MIN_MS;
+  private recheckTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly shutdownSteps: Array<() => Promise<void>> = [];
+
+  constructor(private readonly options: LiveEventHubOptions) {}
+
+  async start(): Promise<void> {
+    await this.connectListener();
+    this.recheckTimer = setInterval(() => this.recheckConnections(() => true), this.options.recheckIntervalMs);
+    this.recheckTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.recheckTimer) clearInterval(this.recheckTimer);
+    for (const refresh of this.queueRefreshes.values()) if (refresh.timer) clearTimeout(refresh.timer);
+    this.closeConnections(LIVE_CLOSE.shutdown);
+    for (const step of this.shutdownSteps)
+      await step().catch((error) => this.options.logger.warn({ err: error }, "live events: shutdown step failed"));
+    for (const subscribers of this.topics.values()) for (const subscriber of subscribers) subscriber.stream.end();
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+    await this.flushing;
+  }
+
+  /** Runs `step` when the hub stops (the WebSocket server closing its connections). */
+  onStop(step: () => Promise<void>): void {
+    this.shutdownSteps.push(step);
+  }
+
+  /** Registers a live connection for re-authorisation and shutdown; returns its unregister function. */
+  addConnection(connection: LiveConnection): () => void {
+    this.connections.add(connection);
+    return () => this.connections.delete(connection);
+  }
+
+  /**
+   * A stream of `kind` events of one organisation (and one task id or queue
+   * name for `task` and `queue`) that pass `accepts`. `onOverflow` runs when
+   * the consumer falls `subscriberBufferSize` events behind; the stream ends.
+   */
+  subscribe<K extends TopicKind>(
+    kind: K,
+    organizationId: string,
+    options: { key?: string; accepts?: (value: LiveTopics[K]) => boolean; onOverflow?: () => void } = {},
+  ): AsyncIterableIterator<LiveTopics[K]> {
+    const topic = topicName(kind, organizationId, options.key);
+    const subscribers = this.topics.get(topic) ?? new Set();
+    this.topics.set(topic, subscribers);
+    this.interest.set(organizationId, (this.interest.get(organizationId) ?? 0) + 1);
+    const subscriber: Subscriber<LiveTopics[K]> = {
+      organizationId,
+      accepts: options.accepts ?? (() => true),
+      stream: new BoundedStream<LiveTopics[K]>(
+        this.options.subscriberBufferSize,
+        () => {
+          subscribers.delete(subscriber as unknown as Subscriber<unknown>);
+          if (!subscribers.size) this.topics.delete(topic);
+          const remaining = (this.interest.get(organizationId) ?? 1) - 1;
+          if (remaining > 0) this.interest.set(organizationId, remaining);
+          else this.interest.delete(organizationId);
+        },
+        () => options.onOverflow?.(),
+      ),
+    };
+    subscribers.add(subscriber as unknown as Subscriber<unknown>);
+    return subscriber.stream;
+  }
+
+  /** The queue with its depth as a queueStats subscriber sees it. */
+  async loadQueue(organizationId: string, name: string): Promise<QueueWithDepth> {
+    const queue = await getQueue(this.options.pool, organizationId, name);
+    const depth = (await queueStats(this.options.pool, organizationId, [name])).get(name) as QueueStats;
+    return { ...queue, depth };
+  }
+
+  /** Number of subscriptions open on this process (for tests and metrics). */
+  get subscriptionCount(): number {
+    let count = 0;
+    for (const value of this.interest.values()) count += value;
+    return count;
+  }
+
+  private publish<K extends TopicKind>(kind: K, organizationId: string, value: LiveTopics[K], key?: string): void {
+    const subscribers = this.topics.get(topicName(kind, organizationId, key)) as unknown as Set<Subscriber<LiveTopics[K]>> | undefined;
+    if (!subscribers) return;
+    for (const subscriber of subscribers) if (subscriber.accepts(value)) subscriber.stream.push(value);
+  }
+
+  private async connectListener(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: "runlater-live-events", keepAlive: true });
+    client.on("notification", (message) => {
+      if (message.channel !== LIVE_EVENTS_CHANNEL || !message.payload) return;
+      const notification = decodeLiveNotification(message.payload);
+      if (notification) this.enqueue(notification);
+    });
+    const lost = (error?: Error) => {
+      if (this.listener !== client) return;
+      this.listener = null;
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.options.logger.warn({ err: error }, "live events: LISTEN connection lost; reconnecting");
+      this.scheduleReconnect();
+    };
+    client.on("error", lost);
+    client.on("end", () => lost());
+    await client.connect();
+    await client.query(`LISTEN ${LIVE_EVENTS_CHANNEL}`);
+    this.listener = client;
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, RECONNECT_MAX_MS);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connectListener().then(
+        () => {
+          this.reconnectDelayMs = RECONNECT_MIN_MS;
+          this.options.logger.info("live events: LISTEN connection restored; asking clients to resynchronise");
+          this.closeConnections(LIVE_CLOSE.resync);
+        },
+        (error: unknown) => {
+          this.options.logger.warn({ err: error, retryInMs: this.reconnectDelayMs }, "live events: reconnect failed");
+          this.scheduleReconnect();
+        },
+      );
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  private enqueue(notification: LiveNotification): void {
+    if (notification.kind === "apiKeyRevoked") {
+      this.recheckConnections((connection) => connection.organizationId === notification.organizationId);
+      return;
+    }
+    if (!this.interest.has(notification.organizationId)) return;
+    this.pending.push(notification);
+    // Start on the next turn, so notifications read from the same socket chunk (one commit) form one batch.
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+
+  /**
+   * Loads and fans out batches until none is pending; notifications arriving
+   * meanwhile form the next batch. A batch costs two queries, whatever its
+   * size and however many organisations it spans.
+   */
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const batch = this.pending.filter((notification) => this.interest.has(notification.organizationId));
+        this.pending = [];
+        const executionIds = new Set<string>();
+        const taskIds = new Set<string>();
+        const byOrganization = new Map<string, LiveNotification[]>();
+        for (const notification of batch) {
+          if (notification.kind === "execution") for (const { id } of notification.executions) executionIds.add(id);
+          else if (notification.kind === "task") for (const { id } of notification.tasks) taskIds.add(id);
+          const list = byOrganization.get(notification.organizationId) ?? [];
+          list.push(notification);
+          byOrganization.set(notification.organizationId, list);
+        }
+        try {
+          // On the LISTEN connection itself: it is otherwise idle, and the API's pool may be busy with pushes.
+          const rows = await loadLiveRows(this.listener ?? this.options.pool, { executionIds: [...executionIds], taskIds: [...taskIds] });
+          const executionsById = new Map(rows.executions.map((execution) => [execution.id, execution]));
+          const tasksById = new Map(rows.tasks.map((task) => [task.id, task]));
+          for (const [organizationId, notifications] of byOrganization) {
+            this.deliver(organizationId, notifications, executionsById, tasksById);
+          }
+        } catch (error) {
+          this.options.logger.error({ err: error }, "live events: could not load a batch; clients refetch when they reconnect");
+        }
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  private deliver(
+    organizationId: string,
+    notifications: LiveNotification[],
+    executionsById: Map<string, ExecutionWithTask>,
+    tasksById: Map<string, Task>,
+  ): void {
+    const queueNames = new Set<string>();
+    for (const notification of notifications) {
+      if (notification.kind === "queue") for (const name of notification.queues) queueNames.add(name);
+    }
+    // In notification order, creations first: a push writes a task and its first attempt in one statement,
+    // whose triggers notify in no set order, and a feed should show the task created before its attempt.
+    const isCreation = (notification: LiveNotification) => notification.kind === "task" && notification.tasks.some((task) => task.created);
+    const ordered = [...notifications.filter(isCreation), ...notifications.filter((notification) => !isCreation(notification))];
+    const publishedTasks = new Set<string>();
+    for (const notification of ordered) {
+      if (notification.kind === "execution") {
+        for (const change of notification.executions) {
+          const row = executionsById.get(change.id);
+          if (row?.organizationId !== organizationId) continue;
+          const execution = { ...row, status: change.status as ExecutionWithTask["status"] };
+          this.publish("executions", organizationId, execution);
+          this.publish("activity", organizationId, executionActivity(execution));
+          if (row.task.queue) queueNames.add(row.task.queue);
+        }
+      } else if (notification.kind === "task") {
+        for (const change of notification.tasks) {
+          const task = tasksById.get(change.id);
+          if (task?.organizationId !== organizationId) continue;
+          if (!publishedTasks.has(task.id)) {
+            publishedTasks.add(task.id);
+            this.publish("task", organizationId, task, task.id);
+          }
+          const activity = taskActivity(task, change);
+          if (activity) this.publish("activity", organizationId, activity);
+          if (task.queue) queueNames.add(task.queue);
+        }
+      }
+    }
+    for (const name of queueNames) this.refreshQueueSoon(organizationId, name);
+  }
+
+  /** Coalesces queue depth events: at most one per queue per queueStatsIntervalMs, the last one always sent. */
+  private refreshQueueSoon(organizationId: string, name: string): void {
+    const topic = topicName("queue", organizationId, name);
+    if (!this.topics.has(topic)) return;
+    const interval = this.options.queueStatsIntervalMs ?? DEFAULT_QUEUE_STATS_INTERVAL_MS;
+    const refresh = this.queueRefreshes.get(topic) ?? { timer: null, lastAt: 0 };
+    this.queueRefreshes.set(topic, refresh);
+    if (refresh.timer) return;
+    const wait = Math.max(0, refresh.lastAt + interval - Date.now());
+    refresh.timer = setTimeout(() => {
+      refresh.timer = null;
+      refresh.lastAt = Date.now();
+      if (!this.topics.has(topic)) {
+        this.queueRefreshes.delete(topic);
+        return;
+      }
+      this.loadQueue(organizationId, name).then(
+        (queue) => this.publish("queue", organizationId, queue, name),
+        (error: unknown) =>
+          this.options.logger.error({ err: error, organizationId, queue: name }, "live events: could not load queue depth"),
+      );
+    }, wait);
+    refresh.timer.unref();
+  }
+
+  private recheckConnections(which: (connection: LiveConnection) => boolean): void {
+    for (const connection of [...this.connections]) {
+      if (!which(connection)) continue;
+      connection.stillAuthorized().then(
+        (authorized) => {
+          if (!authorized) connection.close(LIVE_CLOSE.revoked.code, LIVE_CLOSE.revoked.reason);
+        },
+        (error: unknown) => this.options.logger.warn({ err: error }, "live events: could not re-check a connection's credentials"),
+      );
+    }
+  }
+
+  private closeConnections(close: { code: number; reason: string }): void {
+    for (const connection of [...this.connections]) connection.close(close.code, close.reason);
+  }
+}
+
+function topicName(kind: TopicKind, organizationId: string, key?: string): string {
+  return key === undefined ? `${kind}:${organizationId}` : `${kind}:${organizationId}:${key}`;
+}
+
+/**
+ * An async iterator over pushed values with a bounded buffer: pushing onto a
+ * full buffer ends the stream and calls `onOverflow` instead of growing.
+ */
+export class BoundedStream<T> implements AsyncIterableIterator<T> {
+  private readonly buffer: T[] = [];
+  private waiting: ((result: IteratorResult<T>) => void) | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly onEnd: () => void,
+    private readonly onOverflow: () => void,
+  ) {}
+
+  push(value: T): void {
+    if (this.ended) return;
+    const waiting = this.waiting;
+    if (waiting) {
+      this.waiting = null;
+      waiting({ value, done: false });
+      return;
+    }
+    if (this.buffer.length >= this.limit) {
+      this.end();
+      this.onOverflow();
+      return;
+    }
+    this.buffer.push(value);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.buffer.length = 0;
+    this.onEnd();
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.({ value: undefined, done: true });
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.buffer.length) return Promise.resolve({ value: this.buffer.shift() as T, done: false });
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}

@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { sameOriginCookie } from "../../server/http/subscriptions.js";
+import { type LiveSubscription, subscribe } from "../helpers/live.js";
+import { ALICE_KEY, eventually, graphql, rest, useTestInstance } from "../helpers/runlater.js";
+
+const runlater = useTestInstance();
+const open: Array<LiveSubscription<unknown>> = [];
+
+afterAll(async () => {
+  await Promise.all(open.map((subscription) => subscription.dispose()));
+});
+
+function live(apiKey: string | null, options: { headers?: Record<string, string> } = {}): LiveSubscription<unknown> {
+  const subscription = subscribe(runlater.instance.url as string, apiKey, "subscription { orgActivity { kind } }", {}, options);
+  open.push(subscription);
+  return subscription;
+}
+
+describe("WebSocket connections are authenticated", () => {
+  it("refuses a connection without credentials with 4401", async () => {
+    const subscription = live(null);
+    await expect(subscription.connected).rejects.toThrow(/4401/);
+    expect(subscription.closed?.code).toBe(4401);
+    expect(subscription.closed?.reason).toContain("missing credentials");
+  });
+
+  it("refuses an unknown API key with 4401", async () => {
+    const subscription = live("rl_not_a_real_key_0000000000000000000000");
+    await expect(subscription.connected).rejects.toThrow(/4401/);
+    expect(subscription.closed?.reason).toContain("invalid or revoked");
+  });
+
+  it("closes a connection promptly (4403) when its API key is revoked, and refuses the key afterwards", async () => {
+    const created = await graphql<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
+      runlater.instance,
+      ALICE_KEY,
+      'mutation { createApiKey(name: "dashboard") { apiKey { id } secret } }',
+    );
+    const { apiKey, secret } = created.data!.createApiKey;
+    const subscription = live(secret);
+    await subscription.ready();
+    const untouched = live(ALICE_KEY);
+    await untouched.ready();
+
+    const revokedAt = Date.now();
+    expect((await rest(runlater.instance, ALICE_KEY, "DELETE", `/api-keys/${apiKey.id}`)).status).toBe(200);
+    await eventually(async () => subscription.closed !== null, 5000);
+    expect(subscription.closed).toMatchObject({ code: 4403, reason: "credentials revoked" });
+    // Prompt: acted on the revocation's notification, not the minute-long periodic re-check.
+    expect(Date.now() - revokedAt).toBeLessThan(5000);
+    expect(untouched.closed).toBeNull();
+
+    const again = live(secret);
+    await expect(again.connected).rejects.toThrow(/4401/);
+  });
+});
+
+describe("sameOriginCookie (cross-site WebSocket hijacking)", () => {
+  it("passes the cookie only without an Origin or with one matching the Host", () => {
+    expect(sameOriginCookie({ headers: { cookie: "runlater_session=abc", host: "app.example.com" } })).toBe("runlater_session=abc");
+    expect(
+      sameOriginCookie({ headers: { cookie: "runlater_session=abc", host: "app.example.com", origin: "https://app.example.com" } }),
+    ).toBe("runlater_session=abc");
+    expect(
+      sameOriginCookie({ headers: { cookie: "runlater_session=abc", host: "app.example.com", origin: "https://evil.example" } }),
+    ).toBeUndefined();
+    expect(sameOriginCookie({ headers: { cookie: "runlater_session=abc", host: "app.example.com", origin: "null" } })).toBeUndefined();
+  });
+
+  it("does not accept a cross-site connection on the strength of a cookie alone", async () => {
+    const subscription = live(null, { headers: { cookie: "runlater_session=anything", origin: "https://evil.example" } });
+    await expect(subscription.connected).rejects.toThrow(/4401/);
+  });
+});
