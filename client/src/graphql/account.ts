@@ -81,11 +81,13 @@ export interface InviteRow {
 export const isPending = (invite: InviteRow, now = Date.now()) =>
   !invite.acceptedAt && !invite.revokedAt && (!invite.expiresAt || new Date(invite.expiresAt).getTime() > now);
 
-export const MEMBERS = gql<{ members: MemberRow[]; invites: InviteRow[] }>`
-  query Members {
-    members { id role createdAt user { id email name } }
-    invites { id role email createdAt expiresAt acceptedAt revokedAt }
-  }
+export const MEMBERS = gql<{ members: MemberRow[] }>`
+  query Members { members { id role createdAt user { id email name } } }
+`;
+
+/** Owners and admins only: asked for separately, so a member's members list still loads. */
+export const INVITES = gql<{ invites: InviteRow[] }>`
+  query Invites { invites { id role email createdAt expiresAt acceptedAt revokedAt } }
 `;
 
 export const CREATE_INVITE = gql<{ createInvite: { url: string; invite: InviteRow } }, { input: { role: MemberRole; email?: string } }>`

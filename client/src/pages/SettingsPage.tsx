@@ -20,6 +20,7 @@ import { notify } from "../components/Toasts";
 import {
   CREATE_INVITE,
   canManage,
+  INVITES,
   type InviteRow,
   isPending,
   MEMBER_ROLES,
@@ -86,11 +87,12 @@ export function SettingsPage() {
 }
 
 function ManagersOnly() {
-  return <div class="notice notice-info">Only owners and admins of this organisation can change this.</div>;
+  return <div class="notice notice-info">Only owners and admins of this organisation can see and change this.</div>;
 }
 
 export function ApiKeysSection(props: { canManage: boolean }) {
-  const [keys, refetch] = createQuery({ query: API_KEYS });
+  // Members may not read keys: they are not asked for, and the page says who can.
+  const [keys, refetch] = createQuery({ query: API_KEYS, pause: () => !props.canManage });
   const [creating, setCreating] = createSignal(false);
   const [revoking, setRevoking] = createSignal<ApiKeyRow | null>(null);
   const [revokeState, revoke] = createMutation(REVOKE_API_KEY);
@@ -109,60 +111,64 @@ export function ApiKeysSection(props: { canManage: boolean }) {
           </button>
         </Show>
       </div>
-      <Show when={!props.canManage}>
-        <div class="card-padded">
-          <ManagersOnly />
-        </div>
-      </Show>
-      <ErrorNotice error={keys.error} onRetry={() => refetch({ requestPolicy: "network-only" })} title="Could not load API keys" />
-      <table class="table">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Key</th>
-            <th class="hide-small">Created</th>
-            <th>Last used</th>
-            <th>Status</th>
-            <th class="actions-cell">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          <Show when={keys.data} fallback={<LoadingRows columns={6} rows={2} />}>
-            <For each={keys.data?.apiKeys ?? []}>
-              {(key) => (
-                <tr data-api-key={key.id} classList={{ muted: !!key.revokedAt }}>
-                  <td>{key.name}</td>
-                  <td>
-                    <code>{key.prefix}…</code>
-                  </td>
-                  <td class="hide-small">
-                    <RelativeTime value={key.createdAt} />
-                  </td>
-                  <td>
-                    <RelativeTime value={key.lastUsedAt} fallback="never" />
-                  </td>
-                  <td>
-                    <StatusBadge status={key.revokedAt ? "REVOKED" : "ACTIVE"} />
-                  </td>
-                  <td class="actions-cell">
-                    <Show when={props.canManage && !key.revokedAt}>
-                      <button type="button" class="button button-small button-danger-ghost" onClick={() => setRevoking(key)}>
-                        Revoke
-                      </button>
-                    </Show>
-                  </td>
-                </tr>
-              )}
-            </For>
-          </Show>
-        </tbody>
-      </table>
-      <Show when={keys.data?.apiKeys.length === 0}>
-        <EmptyState icon="key" title="No API keys">
-          Create a key to push tasks from your code or the CLI.
-        </EmptyState>
+      <Show
+        when={props.canManage}
+        fallback={
+          <div class="card-padded">
+            <ManagersOnly />
+          </div>
+        }
+      >
+        <ErrorNotice error={keys.error} onRetry={() => refetch({ requestPolicy: "network-only" })} title="Could not load API keys" />
+        <table class="table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Key</th>
+              <th class="hide-small">Created</th>
+              <th>Last used</th>
+              <th>Status</th>
+              <th class="actions-cell">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            <Show when={keys.data} fallback={<LoadingRows columns={6} rows={2} />}>
+              <For each={keys.data?.apiKeys ?? []}>
+                {(key) => (
+                  <tr data-api-key={key.id} classList={{ muted: !!key.revokedAt }}>
+                    <td>{key.name}</td>
+                    <td>
+                      <code>{key.prefix}…</code>
+                    </td>
+                    <td class="hide-small">
+                      <RelativeTime value={key.createdAt} />
+                    </td>
+                    <td>
+                      <RelativeTime value={key.lastUsedAt} fallback="never" />
+                    </td>
+                    <td>
+                      <StatusBadge status={key.revokedAt ? "REVOKED" : "ACTIVE"} />
+                    </td>
+                    <td class="actions-cell">
+                      <Show when={props.canManage && !key.revokedAt}>
+                        <button type="button" class="button button-small button-danger-ghost" onClick={() => setRevoking(key)}>
+                          Revoke
+                        </button>
+                      </Show>
+                    </td>
+                  </tr>
+                )}
+              </For>
+            </Show>
+          </tbody>
+        </table>
+        <Show when={keys.data?.apiKeys.length === 0}>
+          <EmptyState icon="key" title="No API keys">
+            Create a key to push tasks from your code or the CLI.
+          </EmptyState>
+        </Show>
       </Show>
       <CreateApiKeyDialog open={creating()} onClose={() => setCreating(false)} />
       <ConfirmDialog
@@ -231,7 +237,7 @@ export function CreateApiKeyDialog(props: { open: boolean; onClose: () => void }
 }
 
 function SigningSecretSection(props: { canManage: boolean }) {
-  const [secrets, refetch] = createQuery({ query: SIGNING_SECRETS });
+  const [secrets, refetch] = createQuery({ query: SIGNING_SECRETS, pause: () => !props.canManage });
   const [revealed, setRevealed] = createSignal(false);
   const [confirming, setConfirming] = createSignal(false);
   const [state, rotate] = createMutation(ROTATE_SIGNING_SECRET);
@@ -252,24 +258,26 @@ function SigningSecretSection(props: { canManage: boolean }) {
         </Show>
       </div>
       <ErrorNotice error={secrets.error} onRetry={() => refetch({ requestPolicy: "network-only" })} />
-      <Show when={secrets.data?.signingSecrets} fallback={<PageLoading />}>
-        {(current) => (
-          <div class="stack">
-            <div class="secret-box">
-              <code data-testid="signing-secret">{revealed() ? current().current : mask(current().current)}</code>
-              <button type="button" class="button button-small button-ghost" onClick={() => setRevealed(!revealed())}>
-                {revealed() ? "Hide" : "Reveal"}
-              </button>
-              <CopyButton value={current().current} />
+      <Show when={props.canManage} fallback={<ManagersOnly />}>
+        <Show when={secrets.data?.signingSecrets} fallback={<PageLoading />}>
+          {(current) => (
+            <div class="stack">
+              <div class="secret-box">
+                <code data-testid="signing-secret">{revealed() ? current().current : mask(current().current)}</code>
+                <button type="button" class="button button-small button-ghost" onClick={() => setRevealed(!revealed())}>
+                  {revealed() ? "Hide" : "Reveal"}
+                </button>
+                <CopyButton value={current().current} />
+              </div>
+              <Show when={current().previous}>
+                <p class="text-muted">
+                  The previous secret still signs alongside it until <RelativeTime value={current().previousExpiresAt} />, so endpoints can
+                  switch without refusing a request.
+                </p>
+              </Show>
             </div>
-            <Show when={current().previous}>
-              <p class="text-muted">
-                The previous secret still signs alongside it until <RelativeTime value={current().previousExpiresAt} />, so endpoints can
-                switch without refusing a request.
-              </p>
-            </Show>
-          </div>
-        )}
+          )}
+        </Show>
       </Show>
       <ConfirmDialog
         open={confirming()}
@@ -296,14 +304,18 @@ function SigningSecretSection(props: { canManage: boolean }) {
 
 function MembersSection(props: { canManage: boolean }) {
   const session = useSession();
-  const [data, refetch] = createQuery({ query: MEMBERS });
+  const [data, refetchMembers] = createQuery({ query: MEMBERS });
+  const [invites, refetchInvites] = createQuery({ query: INVITES, pause: () => !props.canManage });
   const [inviting, setInviting] = createSignal(false);
   const [, updateRole] = createMutation(UPDATE_MEMBER_ROLE);
   const [removeState, remove] = createMutation(REMOVE_MEMBER);
   const [removing, setRemoving] = createSignal<{ id: string; label: string } | null>(null);
   const [, revokeInvite] = createMutation(REVOKE_INVITE);
-  const reload = () => refetch({ requestPolicy: "network-only" });
-  const pendingInvites = () => (data.data?.invites ?? []).filter((invite) => isPending(invite));
+  const reload = () => {
+    refetchMembers({ requestPolicy: "network-only" });
+    if (props.canManage) refetchInvites({ requestPolicy: "network-only" });
+  };
+  const pendingInvites = () => (invites.data?.invites ?? []).filter((invite) => isPending(invite));
 
   async function changeRole(userId: string, role: MemberRole) {
     const result = await updateRole({ userId, role });
