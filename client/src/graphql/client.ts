@@ -45,6 +45,8 @@ export interface RunlaterClientOptions {
   origin?: string;
   /** Called when the server answers that the session is gone (expired, logged out elsewhere). */
   onUnauthenticated?: () => void;
+  /** The WebSocket class; the browser's by default (tests outside a browser pass Node's `ws`). */
+  webSocketImpl?: unknown;
 }
 
 /** Keeps the query operations on screen, so they can be re-run after a reconnect. */
@@ -74,6 +76,7 @@ export function createRunlaterClient(options: RunlaterClientOptions = {}): Runla
 
   const webSocket = createWebSocketClient({
     url: webSocketUrl,
+    webSocketImpl: options.webSocketImpl,
     // The browser sends the session cookie with the upgrade request; nothing else to pass.
     lazy: true,
     // Moving between pages unsubscribes and subscribes again: keep the socket open meanwhile.
