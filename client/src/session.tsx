@@ -54,9 +54,13 @@ export function SessionProvider(props: { children: JSX.Element; createClient?: (
     setGeneration((value) => value + 1);
   }
 
+  // Reading an errored resource throws, and reading it directly inside a page would suspend the page
+  // while the session reloads: `latest` of a settled resource does neither.
+  const settled = () => (data.state === "ready" || data.state === "refreshing" ? data.latest : undefined);
+
   const session: Session = {
-    viewer: () => (data.loading ? (knownViewer() ?? null) : (data()?.viewer ?? null)),
-    setupStatus: () => data()?.setupStatus,
+    viewer: () => (data.loading ? (knownViewer() ?? null) : (settled()?.viewer ?? null)),
+    setupStatus: () => settled()?.setupStatus,
     loading: () => data.loading && knownViewer() === undefined,
     error: () => data.error,
     runlater,
