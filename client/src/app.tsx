@@ -12,7 +12,7 @@ const OverviewPage = lazy(() => import("./pages/OverviewPage").then((module) => 
 const TasksPage = lazy(() => import("./pages/TasksPage").then((module) => ({ default: module.TasksPage })));
 const CreateTaskPage = lazy(() => import("./pages/CreateTaskPage").then((module) => ({ default: module.CreateTaskPage })));
 const TaskDetailPage = lazy(() => import("./pages/TaskDetailPage").then((module) => ({ default: module.TaskDetailPage })));
-const EditSchedulePage = lazy(() => import("./pages/EditSchedulePage").then((module) => ({ default: module.EditSchedulePage })));
+const EditTaskPage = lazy(() => import("./pages/EditTaskPage").then((module) => ({ default: module.EditTaskPage })));
 const QueuesPage = lazy(() => import("./pages/QueuesPage").then((module) => ({ default: module.QueuesPage })));
 const FailuresPage = lazy(() => import("./pages/FailuresPage").then((module) => ({ default: module.FailuresPage })));
 const SettingsPage = lazy(() => import("./pages/SettingsPage").then((module) => ({ default: module.SettingsPage })));
@@ -55,7 +55,7 @@ export function App() {
         <Route path="/tasks" component={TasksPage} />
         <Route path="/tasks/new" component={CreateTaskPage} />
         <Route path="/tasks/:id" component={TaskDetailPage} />
-        <Route path="/tasks/:id/edit" component={EditSchedulePage} />
+        <Route path="/tasks/:id/edit" component={EditTaskPage} />
         <Route path="/queues" component={QueuesPage} />
         <Route path="/failures" component={FailuresPage} />
         <Route path="/settings/:tab?" component={SettingsPage} />

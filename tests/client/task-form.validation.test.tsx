@@ -2,17 +2,24 @@ import { Router } from "@solidjs/router";
 import { fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
 import { Provider } from "@urql/solid";
 import { describe, expect, it } from "vitest";
-import { emptyTaskForm, TaskForm } from "../../client/src/pages/CreateTaskPage";
+import { emptyTaskForm, TaskForm, type TaskFormValues } from "../../client/src/pages/CreateTaskPage";
 import { createTestClient, type Responder } from "./graphql-test-client";
 
-function renderForm(responders: Record<string, Responder>) {
+function renderForm(
+  responders: Record<string, Responder>,
+  options: { initial?: TaskFormValues; editing?: { id: string; runAt: string } } = {},
+) {
   const created: Array<{ id: string }> = [];
   const graphql = createTestClient(responders);
   render(() => (
     <Router
       root={() => (
         <Provider value={graphql.client}>
-          <TaskForm initial={{ ...emptyTaskForm(), timezone: "UTC" }} onCreated={(task) => created.push(task)} />
+          <TaskForm
+            initial={options.initial ?? { ...emptyTaskForm(), timezone: "UTC" }}
+            editing={options.editing}
+            onCreated={(task) => created.push(task)}
+          />
         </Provider>
       )}
     />
@@ -106,5 +113,37 @@ describe("create task form", () => {
     expect(await screen.findByText(/Use 5 fields/)).toBeTruthy();
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(graphql.operations.filter((operation) => operation.name === "NextRuns")).toEqual([]);
+  });
+
+  it("edits a task before it starts: sends the request as edited and keeps its due time unless changed", async () => {
+    const initial: TaskFormValues = {
+      ...emptyTaskForm(),
+      url: "https://api.example.com/old",
+      name: "Send invoice",
+      queue: "billing",
+      headers: [{ name: "X-Tenant", value: "acme" }],
+      body: '{"invoice": 1}',
+      mode: "keep",
+    };
+    const { graphql, created } = renderForm(
+      { UpdateTask: (variables) => ({ data: { updateTask: { id: variables.id } } }) },
+      { initial, editing: { id: "task-9", runAt: new Date(Date.now() + 3_600_000).toISOString() } },
+    );
+    expect(screen.queryByRole("radio", { name: "On a schedule" })).toBeNull();
+    expect((screen.getByLabelText("Queue optional") as HTMLInputElement).disabled).toBe(true);
+    type("URL", "https://api.example.com/new");
+    fireEvent.click(screen.getByRole("button", { name: "Create task" }));
+    await waitFor(() => expect(created).toEqual([{ id: "task-9" }]));
+    expect(graphql.operations.find((operation) => operation.name === "UpdateTask")?.variables).toEqual({
+      id: "task-9",
+      url: "https://api.example.com/new",
+      method: "POST",
+      name: "Send invoice",
+      headers: { "X-Tenant": "acme" },
+      body: { invoice: 1 },
+      retries: 3,
+      timeoutMs: 30_000,
+    });
+    expect(graphql.operations.some((operation) => operation.name === "PushTask")).toBe(false);
   });
 });

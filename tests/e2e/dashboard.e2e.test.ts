@@ -158,6 +158,18 @@ describe("dashboard end to end", () => {
     await screenshot("tasks");
   });
 
+  it("edits a task before it runs: the edited request is the one sent", async () => {
+    const pushed = await rest(instance, apiKey, "POST", "/tasks", { url: `${sink.url}/draft`, delay: "1h", name: "Draft reminder" });
+    await page.goto(`${instance.url}/tasks/${pushed.body.id}`);
+    await page.getByRole("link", { name: "Edit", exact: true }).click();
+    await page.getByLabel("URL").fill(`${sink.url}/edited`);
+    await page.getByText("Now", { exact: true }).click();
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.waitForURL(new RegExp(`/tasks/${pushed.body.id}$`));
+    await page.locator('.timeline-item[data-status="SUCCEEDED"]').waitFor({ timeout: 15_000 });
+    expect(sink.requests.map((request) => request.path)).toEqual(["/invoices", "/edited"]);
+  });
+
   it("pauses a queue, and the queue stays paused on the server", async () => {
     await page.getByRole("link", { name: "Queues" }).click();
     const row = page.locator('tr[data-queue="billing"]');

@@ -167,6 +167,20 @@ export const PUSH_TASK = gql<{ pushTask: TaskRow }, PushTaskVariables>`
   }
 `;
 
+export type UpdateTaskVariables = Omit<PushTaskVariables, "queue" | "cron" | "timezone" | "callbackUrl"> & { id: string };
+
+export const UPDATE_TASK = gql<{ updateTask: TaskRow }, UpdateTaskVariables>`
+  mutation UpdateTask($id: ID!, $url: String, $method: HttpMethod, $name: String, $headers: JSONObject, $body: JSON,
+    $delay: Delay, $runAt: DateTime, $retries: Int, $timeoutMs: Int, $priority: Int) {
+    updateTask(id: $id, url: $url, method: $method, name: $name, headers: $headers, body: $body, delay: $delay, runAt: $runAt,
+      retries: $retries, timeoutMs: $timeoutMs, priority: $priority) { ${TASK_ROW_FIELDS} }
+  }
+`;
+
+/** A one-off task whose first attempt has not started can still be edited (updateTask). */
+export const isEditable = (task: Pick<TaskRow, "type" | "status" | "attempts">) =>
+  task.type === "ONE_OFF" && task.status === "SCHEDULED" && task.attempts === 0;
+
 export const UPDATE_TASK_SCHEDULE = gql<
   { updateTaskSchedule: TaskDetail },
   { id: string; cron?: string; timezone?: string; overlap?: string; catchUp?: string }

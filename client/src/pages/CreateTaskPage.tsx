@@ -13,11 +13,23 @@ import { ErrorNotice, PageLoading } from "../components/Feedback";
 import { Field } from "../components/Field";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
+import { RelativeTime } from "../components/RelativeTime";
 import { notify } from "../components/Toasts";
 import { fieldErrors } from "../graphql/errors";
-import { HTTP_METHODS, type HttpMethod, PUSH_TASK, type PushTaskVariables, TASK_DETAIL, type TaskDetail } from "../graphql/tasks";
+import {
+  HTTP_METHODS,
+  type HttpMethod,
+  PUSH_TASK,
+  type PushTaskVariables,
+  TASK_DETAIL,
+  type TaskDetail,
+  UPDATE_TASK,
+  type UpdateTaskVariables,
+} from "../graphql/tasks";
+import { formatDateTime } from "../lib/format";
 
-export type ScheduleMode = "now" | "delay" | "runAt" | "cron";
+/** When the task runs; "keep" (editing only) leaves its due time as it is. */
+export type ScheduleMode = "keep" | "now" | "delay" | "runAt" | "cron";
 
 export interface TaskFormValues {
   name: string;
@@ -89,6 +101,11 @@ export function taskFormFrom(task: TaskDetail): TaskFormValues {
   };
 }
 
+/** A form holding a task as it is, to edit it before it starts. */
+export function taskFormForEdit(task: TaskDetail): TaskFormValues {
+  return { ...taskFormFrom(task), name: task.name ?? "", mode: "keep" };
+}
+
 /** Checks what can be checked without the server; returns errors by field. */
 export function validateTaskForm(values: TaskFormValues): Record<string, string> {
   const errors: Record<string, string> = {};
@@ -144,15 +161,59 @@ export function pushVariables(values: TaskFormValues): PushTaskVariables {
   return variables;
 }
 
+const CREATE_MODES: ReadonlyArray<readonly [ScheduleMode, string]> = [
+  ["now", "Now"],
+  ["delay", "After a delay"],
+  ["runAt", "At a time"],
+  ["cron", "On a schedule"],
+];
+/** A one-off task stays one-off: no cron when editing. */
+const EDIT_MODES: ReadonlyArray<readonly [ScheduleMode, string]> = [
+  ["keep", "Keep its time"],
+  ["now", "Now"],
+  ["delay", "After a delay"],
+  ["runAt", "At a time"],
+];
+
+/** The updateTask variables: the request as edited, and a due time only when it changes. */
+export function updateVariables(id: string, values: TaskFormValues): UpdateTaskVariables {
+  const {
+    queue: _queue,
+    cron: _cron,
+    timezone: _timezone,
+    callbackUrl: _callbackUrl,
+    delay,
+    runAt,
+    ...request
+  } = pushVariables({
+    ...values,
+    mode: values.mode === "keep" ? "now" : values.mode,
+  });
+  const timing = values.mode === "keep" ? {} : values.mode === "now" ? { delay: "0s" } : { delay, runAt };
+  // Headers replace the task's: an empty set removes them all.
+  return { id, ...request, headers: request.headers ?? {}, ...timing };
+}
+
 /** Server fields that the form shows under another name. */
 const FIELD_ALIASES: Record<string, string> = { timeoutMs: "timeoutSeconds" };
 
-export function TaskForm(props: { initial: TaskFormValues; onCreated: (task: { id: string }) => void; submitLabel?: string }) {
+/**
+ * The task form. With `editing`, it edits that task before it starts (updateTask): the queue and callback stay as
+ * pushed, and its due time stays unless changed.
+ */
+export function TaskForm(props: {
+  initial: TaskFormValues;
+  onCreated: (task: { id: string }) => void;
+  submitLabel?: string;
+  editing?: { id: string; runAt: string };
+}) {
   const [values, setValues] = createStore<TaskFormValues>(structuredClone(props.initial));
   const [errors, setErrors] = createSignal<Record<string, string>>({});
   const [general, setGeneral] = createSignal<string | null>(null);
   const [showAdvanced, setShowAdvanced] = createSignal(false);
-  const [state, pushTask] = createMutation(PUSH_TASK);
+  const [pushState, pushTask] = createMutation(PUSH_TASK);
+  const [updateState, updateTask] = createMutation(UPDATE_TASK);
+  const busy = () => pushState.fetching || updateState.fetching;
   const error = (field: string) => errors()[field] ?? null;
 
   async function submit(event: SubmitEvent) {
@@ -161,7 +222,7 @@ export function TaskForm(props: { initial: TaskFormValues; onCreated: (task: { i
     const local = validateTaskForm(values);
     setErrors(local);
     if (Object.keys(local).length) return focusFirstError();
-    const result = await pushTask(pushVariables(values));
+    const result = props.editing ? await updateTask(updateVariables(props.editing.id, values)) : await pushTask(pushVariables(values));
     if (result.error) {
       const { fields, general } = fieldErrors(result.error);
       const mapped: Record<string, string> = {};
@@ -176,7 +237,8 @@ export function TaskForm(props: { initial: TaskFormValues; onCreated: (task: { i
       setGeneral(general ?? (unplaced.length ? unplaced.map((field) => mapped[field]).join(" ") : null));
       return focusFirstError();
     }
-    if (result.data) props.onCreated(result.data.pushTask);
+    const task = result.data && ("updateTask" in result.data ? result.data.updateTask : result.data.pushTask);
+    if (task) props.onCreated(task);
   }
 
   function focusFirstError() {
@@ -187,7 +249,7 @@ export function TaskForm(props: { initial: TaskFormValues; onCreated: (task: { i
 
   return (
     <form class="task-form" onSubmit={submit} novalidate>
-      <ErrorNotice error={general()} title="The task was not created" />
+      <ErrorNotice error={general()} title={props.editing ? "The task was not changed" : "The task was not created"} />
       <section class="card form-section">
         <h2>Request</h2>
         <div class="field-row field-row-url">
@@ -213,8 +275,23 @@ export function TaskForm(props: { initial: TaskFormValues; onCreated: (task: { i
           <Field label="Name" for="name" optional error={error("name")} hint="A label for people; shown in lists.">
             <input id="name" value={values.name} onInput={(event) => setValues("name", event.currentTarget.value)} />
           </Field>
-          <Field label="Queue" for="queue" optional error={error("queue")} hint="Tasks of a queue run in order, within its concurrency.">
-            <input id="queue" value={values.queue} onInput={(event) => setValues("queue", event.currentTarget.value)} />
+          <Field
+            label="Queue"
+            for="queue"
+            optional
+            error={error("queue")}
+            hint={
+              props.editing
+                ? "Fixed once pushed: it decides where the task waits."
+                : "Tasks of a queue run in order, within its concurrency."
+            }
+          >
+            <input
+              id="queue"
+              value={values.queue}
+              disabled={!!props.editing}
+              onInput={(event) => setValues("queue", event.currentTarget.value)}
+            />
           </Field>
         </div>
         <div class="field">
@@ -321,16 +398,7 @@ export function TaskForm(props: { initial: TaskFormValues; onCreated: (task: { i
       <section class="card form-section">
         <h2>When</h2>
         <fieldset class="segmented segmented-wide" aria-label="When to run">
-          <For
-            each={
-              [
-                ["now", "Now"],
-                ["delay", "After a delay"],
-                ["runAt", "At a time"],
-                ["cron", "On a schedule"],
-              ] as const
-            }
-          >
+          <For each={props.editing ? EDIT_MODES : CREATE_MODES}>
             {([mode, label]) => (
               <label classList={{ active: values.mode === mode }}>
                 <input type="radio" name="mode" checked={values.mode === mode} onChange={() => setValues("mode", mode)} />
@@ -340,6 +408,13 @@ export function TaskForm(props: { initial: TaskFormValues; onCreated: (task: { i
           </For>
         </fieldset>
         <Switch>
+          <Match when={values.mode === "keep" && props.editing}>
+            {(editing) => (
+              <p class="text-muted">
+                Due <RelativeTime value={editing().runAt} /> ({formatDateTime(editing().runAt)}).
+              </p>
+            )}
+          </Match>
           <Match when={values.mode === "now"}>
             <p class="text-muted">The first attempt starts as soon as a worker is free.</p>
           </Match>
@@ -414,6 +489,7 @@ export function TaskForm(props: { initial: TaskFormValues; onCreated: (task: { i
               id="callbackUrl"
               type="url"
               class="mono"
+              disabled={!!props.editing}
               value={values.callbackUrl}
               onInput={(event) => setValues("callbackUrl", event.currentTarget.value)}
             />
@@ -425,8 +501,8 @@ export function TaskForm(props: { initial: TaskFormValues; onCreated: (task: { i
         <A href="/tasks" class="button button-ghost">
           Cancel
         </A>
-        <button type="submit" class="button button-primary" disabled={state.fetching}>
-          {state.fetching ? "Creating…" : (props.submitLabel ?? "Create task")}
+        <button type="submit" class="button button-primary" disabled={busy()}>
+          {busy() ? (props.editing ? "Saving…" : "Creating…") : (props.submitLabel ?? "Create task")}
         </button>
       </div>
     </form>

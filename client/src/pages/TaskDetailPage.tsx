@@ -22,6 +22,7 @@ import {
   EXECUTION_UPDATES,
   type ExecutionRow,
   isActive,
+  isEditable,
   PAUSE_TASK,
   REPLAY_EXECUTION,
   RESUME_TASK,
@@ -350,6 +351,11 @@ function TaskActions(props: { task: TaskDetail }) {
         </Show>
         <A class="button" href={`/tasks/${props.task.id}/edit`}>
           <Icon name="edit" /> Edit schedule
+        </A>
+      </Show>
+      <Show when={isEditable(props.task)}>
+        <A class="button" href={`/tasks/${props.task.id}/edit`}>
+          <Icon name="edit" /> Edit
         </A>
       </Show>
       <button type="button" class="button" onClick={() => navigate(`/tasks/new?from=${props.task.id}`)}>

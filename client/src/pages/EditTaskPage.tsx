@@ -1,7 +1,7 @@
 /**
- * Edit a cron task's schedule and policies (updateTaskSchedule). Its request
- * is fixed once pushed: to change the URL, headers or body, duplicate the task
- * and cancel this one.
+ * /tasks/:id/edit. A cron task: its schedule and policies (updateTaskSchedule;
+ * its request is fixed once pushed). A one-off task that has not started: its
+ * request, options and due time (updateTask). Anything else has run: duplicate it.
  */
 import { A, useNavigate, useParams } from "@solidjs/router";
 import { createMutation, createQuery } from "@urql/solid";
@@ -13,10 +13,11 @@ import { FormActions } from "../components/FormActions";
 import { PageHeader } from "../components/PageHeader";
 import { notify } from "../components/Toasts";
 import { errorFor, type FormErrors, fieldErrors, noErrors } from "../graphql/errors";
-import { TASK_DETAIL, type TaskDetail, UPDATE_TASK_SCHEDULE } from "../graphql/tasks";
+import { isEditable, TASK_DETAIL, type TaskDetail, UPDATE_TASK_SCHEDULE } from "../graphql/tasks";
 import { taskLabel } from "../lib/format";
+import { TaskForm, taskFormForEdit } from "./CreateTaskPage";
 
-export function EditSchedulePage() {
+export function EditTaskPage() {
   const params = useParams<{ id: string }>();
   const [task] = createQuery({ query: TASK_DETAIL, variables: () => ({ id: params.id }) });
   return (
@@ -25,12 +26,59 @@ export function EditSchedulePage() {
         <Match when={task.error}>
           <ErrorNotice error={task.error} title="Could not load the task" />
         </Match>
-        <Match when={task.data?.task}>{(current) => <ScheduleForm task={current()} />}</Match>
+        <Match when={task.data?.task.type === "CRON" && task.data.task}>{(current) => <ScheduleForm task={current()} />}</Match>
+        <Match when={task.data?.task}>{(current) => <RequestForm task={current()} />}</Match>
         <Match when={true}>
           <PageLoading />
         </Match>
       </Switch>
     </div>
+  );
+}
+
+/** The edit pages' header: back to the task, what is edited and how. */
+function EditHeader(props: { task: TaskDetail; title: string; description: string }) {
+  return (
+    <PageHeader
+      eyebrow={
+        <A href={`/tasks/${props.task.id}`} class="back-link">
+          ← {taskLabel(props.task)}
+        </A>
+      }
+      title={props.title}
+      description={props.description}
+    />
+  );
+}
+
+function RequestForm(props: { task: TaskDetail }) {
+  const navigate = useNavigate();
+  return (
+    <>
+      <EditHeader
+        task={props.task}
+        title="Edit task"
+        description="Change the request before it is sent. Once its first attempt starts, the task can only be duplicated."
+      />
+      <Show
+        when={isEditable(props.task)}
+        fallback={
+          <ErrorNotice
+            error={`This task has ${props.task.attempts ? "already run" : `ended ${props.task.status.toLowerCase()}`}: duplicate it to send a changed request.`}
+          />
+        }
+      >
+        <TaskForm
+          initial={taskFormForEdit(props.task)}
+          editing={{ id: props.task.id, runAt: props.task.runAt }}
+          submitLabel="Save changes"
+          onCreated={(task) => {
+            notify("success", "Task updated");
+            navigate(`/tasks/${task.id}`);
+          }}
+        />
+      </Show>
+    </>
   );
 }
 
@@ -53,18 +101,11 @@ function ScheduleForm(props: { task: TaskDetail }) {
 
   return (
     <>
-      <PageHeader
-        eyebrow={
-          <A href={`/tasks/${props.task.id}`} class="back-link">
-            ← {taskLabel(props.task)}
-          </A>
-        }
+      <EditHeader
+        task={props.task}
         title="Edit schedule"
         description="The next run is computed from now; past executions are kept. A paused task stays paused."
       />
-      <Show when={props.task.type !== "CRON"}>
-        <ErrorNotice error="Only recurring (cron) tasks have a schedule to edit. Duplicate this task to send a changed request." />
-      </Show>
       <form class="task-form" onSubmit={submit} novalidate>
         <ErrorNotice error={errors().general} title="The schedule was not changed" />
         <section class="card form-section">
