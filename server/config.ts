@@ -41,6 +41,14 @@ const environmentSchema = z.object({
   /** How often lost attempts are looked for, in seconds. */
   RUNLATER_SUPERVISE_INTERVAL_SECONDS: integer(1, 3600).default(10),
   RUNLATER_DB_POOL_SIZE: integer(1, 1000).default(10),
+  /** The address the public reaches this server at; public URLs (/in, /ping, /status, /badge) are built on it. */
+  RUNLATER_PUBLIC_URL: z
+    .string()
+    .refine((value) => /^https?:\/\/[^/]+/.test(value), "must be an http:// or https:// URL")
+    .transform((value) => value.replace(/\/+$/, ""))
+    .optional(),
+  /** Behind a reverse proxy: take the client address of inbound webhooks and pings from X-Forwarded-For. */
+  RUNLATER_TRUST_PROXY: booleanFlag.default(false),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -61,6 +69,9 @@ export interface Config {
   jobHeartbeatSeconds: number;
   superviseIntervalSeconds: number;
   dbPoolSize: number;
+  /** No trailing slash. Default http://localhost:<PORT>. */
+  publicUrl: string;
+  trustProxy: boolean;
   logLevel: Environment["LOG_LEVEL"];
 }
 
@@ -96,6 +107,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jobHeartbeatSeconds: env.RUNLATER_JOB_HEARTBEAT_SECONDS,
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,
     dbPoolSize: env.RUNLATER_DB_POOL_SIZE,
+    publicUrl: env.RUNLATER_PUBLIC_URL ?? `http://localhost:${env.PORT}`,
+    trustProxy: env.RUNLATER_TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -45,6 +45,16 @@ export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
   "Mutation.retryTasks": { method: "POST", path: "/tasks/retry", tags: ["Failure inbox"] },
   "Mutation.retryAllFailed": { method: "POST", path: "/tasks/retry-all-failed", tags: ["Failure inbox"] },
   "Mutation.replayExecution": { method: "POST", path: "/executions/:id/replay", responseStatus: 201, tags: ["Failure inbox"] },
+  "Mutation.createEndpoint": { method: "POST", path: "/endpoints", responseStatus: 201, tags: ["Inbound webhooks"] },
+  "Query.endpoints": { method: "GET", path: "/endpoints", tags: ["Inbound webhooks"] },
+  "Query.endpoint": { method: "GET", path: "/endpoints/:id", tags: ["Inbound webhooks"] },
+  "Mutation.updateEndpoint": { method: "PATCH", path: "/endpoints/:id", tags: ["Inbound webhooks"] },
+  "Mutation.deleteEndpoint": { method: "DELETE", path: "/endpoints/:id", tags: ["Inbound webhooks"] },
+  "Query.inboundEvents": { method: "GET", path: "/endpoints/:endpointId/events", tags: ["Inbound webhooks"] },
+  "Query.inboundEvent": { method: "GET", path: "/events/:id", tags: ["Inbound webhooks"] },
+  "Mutation.replayEvent": { method: "POST", path: "/events/:id/replay", responseStatus: 201, tags: ["Inbound webhooks"] },
+  "Mutation.replayEvents": { method: "POST", path: "/events/replay", responseStatus: 201, tags: ["Inbound webhooks"] },
+  "Mutation.setInboundRetention": { method: "PUT", path: "/organization/inbound-retention", tags: ["Inbound webhooks"] },
   "Query.signingSecrets": { method: "GET", path: "/signing-secrets", tags: ["Signing secrets"] },
   "Mutation.rotateSigningSecret": { method: "POST", path: "/signing-secrets/rotate", tags: ["Signing secrets"] },
 };
@@ -54,7 +64,13 @@ export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
  * carries no executions (GET /tasks/{id}/executions lists them) and an
  * execution names its task by taskId.
  */
-const FIELDS_NOT_IN_REST = new Set(["Task.executions", "Task.callbacks", "Execution.task", "PushTasksPayload.tasks"]);
+const FIELDS_NOT_IN_REST = new Set([
+  "Task.executions",
+  "Task.callbacks",
+  "Execution.task",
+  "PushTasksPayload.tasks",
+  "InboundDelivery.task",
+]);
 
 export function restPlugin(): Plugin {
   const plugin = useSofa({

@@ -8,6 +8,7 @@ import { DomainError } from "../errors.js";
 import type { Services } from "../runtime.js";
 import { authenticate } from "./authenticate.js";
 import { errorBody, jsonResponse } from "./errors.js";
+import { publicRouteFor } from "./public-routes.js";
 import { OPENAPI_PATH, REST_BASE_PATH, SWAGGER_UI_PATH } from "./rest.js";
 import { createRestBodyValidator, type RestBodyValidator } from "./rest-validation.js";
 import { createGraphQLServer, GRAPHQL_PATH } from "./yoga.js";
@@ -53,6 +54,9 @@ export function createHttpServer(services: Services): http.Server {
   async function handle(request: http.IncomingMessage): Promise<Response> {
     const url = new URL(request.url ?? "/", "http://runlater.local");
     if (url.pathname === "/health") return checkHealth(services);
+    // Inbound webhooks, pings, status pages and badges: no API key, their own body limits (public-routes.ts).
+    const publicRoute = publicRouteFor(url.pathname);
+    if (publicRoute) return publicRoute(services, request, url);
     const isGraphQL = url.pathname === GRAPHQL_PATH;
     const isRest = url.pathname === REST_BASE_PATH || url.pathname.startsWith(`${REST_BASE_PATH}/`);
     if (!isGraphQL && !isRest) return jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));

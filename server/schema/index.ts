@@ -5,6 +5,7 @@ import "./callbacks.js";
 import "./cron.js";
 import "./execution.js";
 import "./failures.js";
+import "./inbound.js";
 import "./signing-secret.js";
 import "./organization.js";
 import "./queue.js";
