@@ -7,6 +7,7 @@ import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import { CronScheduler } from "../worker/cron-scheduler.js";
 import { Dispatcher } from "../worker/dispatcher.js";
+import { MonitorChecker } from "../worker/monitor-checker.js";
 import type { Config } from "./config.js";
 import { createHttpServer } from "./http/server.js";
 import type { Logger } from "./logger.js";
@@ -27,6 +28,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
   let server: http.Server | null = null;
   let dispatcher: Dispatcher | null = null;
   let cronScheduler: CronScheduler | null = null;
+  let monitorChecker: MonitorChecker | null = null;
   let bootstrapApiKey: string | null = null;
   try {
     if (role !== "worker") {
@@ -48,6 +50,8 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
       await dispatcher.start();
       cronScheduler = new CronScheduler({ pool: runtime.pool, boss: runtime.boss, logger });
       cronScheduler.start();
+      monitorChecker = new MonitorChecker({ pool: runtime.pool, boss: runtime.boss, logger });
+      monitorChecker.start();
     }
   } catch (error) {
     await server?.close();
@@ -67,6 +71,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
         server?.closeIdleConnections();
         await cronScheduler?.stop();
+        await monitorChecker?.stop();
         await dispatcher?.stop();
         server?.closeAllConnections();
         await closed;

@@ -4,16 +4,23 @@
  * service.
  *
  *   ANY /in/{slug}[/more/path]   inbound webhook: store, verify, forward; 202
+ *   GET|POST /ping/{token}[/start|/fail|/{exitCode}]   heartbeat of a monitor; 200
  */
 import type http from "node:http";
 import type { Services } from "../runtime.js";
+import { utf8Prefix } from "../services/callbacks.js";
 import { INBOUND_PATH_PREFIX } from "../services/inbound-endpoints.js";
 import { MAX_INBOUND_BODY_BYTES, receiveInboundEvent } from "../services/inbound-events.js";
+import type { MonitorPingKind } from "../services/monitor-status.js";
+import { monitorLimits, PING_PATH_PREFIX, recordPing } from "../services/monitors.js";
 import { errorBody, jsonResponse } from "./errors.js";
 
 type PublicRoute = (services: Services, request: http.IncomingMessage, url: URL) => Promise<Response>;
 
-const ROUTES: Array<[prefix: string, route: PublicRoute]> = [[INBOUND_PATH_PREFIX, receiveInbound]];
+const ROUTES: Array<[prefix: string, route: PublicRoute]> = [
+  [INBOUND_PATH_PREFIX, receiveInbound],
+  [PING_PATH_PREFIX, receivePing],
+];
 
 /** The public route serving `pathname`, or null when the path belongs to the API. */
 export function publicRouteFor(pathname: string): PublicRoute | null {
@@ -80,4 +87,49 @@ async function receiveInbound(services: Services, request: http.IncomingMessage,
     case "accepted":
       return jsonResponse(202, { id: outcome.eventId, status: "ACCEPTED", deliveries: outcome.deliveries });
   }
+}
+
+/** A ping body larger than this is refused; only the first 10 KiB are kept anyway. */
+const MAX_PING_REQUEST_BYTES = 1024 * 1024;
+
+function textResponse(status: number, text: string): Response {
+  return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+}
+
+/** `start`, `fail` or an exit code after the token; null for anything else. */
+function pingKind(action: string | undefined): { kind: MonitorPingKind; exitCode: number | null } | null {
+  if (action === undefined || action === "") return { kind: "SUCCESS", exitCode: null };
+  if (action === "start") return { kind: "START", exitCode: null };
+  if (action === "fail") return { kind: "FAIL", exitCode: null };
+  if (/^\d{1,3}$/.test(action) && Number(action) <= 255) {
+    const exitCode = Number(action);
+    return { kind: exitCode === 0 ? "SUCCESS" : "FAIL", exitCode };
+  }
+  return null;
+}
+
+async function receivePing(services: Services, request: http.IncomingMessage, url: URL): Promise<Response> {
+  if (!["GET", "POST", "HEAD"].includes(request.method ?? "")) return textResponse(405, "use GET or POST");
+  const [token = "", action, ...extra] = url.pathname.slice(PING_PATH_PREFIX.length).split("/");
+  const kind = pingKind(action);
+  if (!kind || extra.length > 0) return textResponse(404, "not found: use /ping/<token>, /start, /fail or /<exit code 0-255>");
+  let body: Buffer;
+  try {
+    body = await readLimitedBody(request, MAX_PING_REQUEST_BYTES);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) return textResponse(413, `a ping body may be at most ${MAX_PING_REQUEST_BYTES} bytes`);
+    throw error;
+  }
+  const text =
+    body.length === 0
+      ? null
+      : utf8Prefix(body.subarray(0, monitorLimits.maxPingBodyBytes + 4).toString("utf8"), monitorLimits.maxPingBodyBytes);
+  const monitor = await recordPing(services, token, {
+    ...kind,
+    body: text === null ? null : text.replaceAll("\u0000", "\uFFFD"),
+    method: request.method ?? "GET",
+    sourceIp: clientAddress(services, request),
+    userAgent: request.headers["user-agent"] ?? null,
+  });
+  return monitor ? textResponse(200, "OK") : textResponse(404, "not found: no monitor with this token");
 }

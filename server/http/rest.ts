@@ -55,6 +55,14 @@ export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
   "Mutation.replayEvent": { method: "POST", path: "/events/:id/replay", responseStatus: 201, tags: ["Inbound webhooks"] },
   "Mutation.replayEvents": { method: "POST", path: "/events/replay", responseStatus: 201, tags: ["Inbound webhooks"] },
   "Mutation.setInboundRetention": { method: "PUT", path: "/organization/inbound-retention", tags: ["Inbound webhooks"] },
+  "Mutation.createMonitor": { method: "POST", path: "/monitors", responseStatus: 201, tags: ["Monitors"] },
+  "Query.monitors": { method: "GET", path: "/monitors", tags: ["Monitors"] },
+  "Query.monitor": { method: "GET", path: "/monitors/:id", tags: ["Monitors"] },
+  "Mutation.updateMonitor": { method: "PATCH", path: "/monitors/:id", tags: ["Monitors"] },
+  "Mutation.deleteMonitor": { method: "DELETE", path: "/monitors/:id", tags: ["Monitors"] },
+  "Mutation.pauseMonitor": { method: "POST", path: "/monitors/:id/pause", tags: ["Monitors"] },
+  "Mutation.resumeMonitor": { method: "POST", path: "/monitors/:id/resume", tags: ["Monitors"] },
+  "Query.monitorPings": { method: "GET", path: "/monitors/:monitorId/pings", tags: ["Monitors"] },
   "Query.signingSecrets": { method: "GET", path: "/signing-secrets", tags: ["Signing secrets"] },
   "Mutation.rotateSigningSecret": { method: "POST", path: "/signing-secrets/rotate", tags: ["Signing secrets"] },
 };
@@ -70,6 +78,7 @@ const FIELDS_NOT_IN_REST = new Set([
   "Execution.task",
   "PushTasksPayload.tasks",
   "InboundDelivery.task",
+  "Monitor.pings",
 ]);
 
 export function restPlugin(): Plugin {

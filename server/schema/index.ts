@@ -6,6 +6,7 @@ import "./cron.js";
 import "./execution.js";
 import "./failures.js";
 import "./inbound.js";
+import "./monitor.js";
 import "./signing-secret.js";
 import "./organization.js";
 import "./queue.js";

@@ -7,6 +7,7 @@
  * on top of it (Stripe, GitHub or a generic HMAC).
  */
 import { randomBytes } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
 import type { Queryable } from "../db/pool.js";
 import { DomainError, notFound, validationError } from "../errors.js";
 import type { InboundEndpoint } from "../generated/prisma/client.js";
@@ -193,9 +194,9 @@ export async function createInboundEndpoint(
   );
   const { rows } = await db.query<InboundEndpointRow>(
     `INSERT INTO inbound_endpoints (id, organization_id, slug, ${WRITABLE.map(([column]) => column).join(", ")})
-     VALUES (gen_random_uuid(), $1, $2, ${WRITABLE.map(([, , type], index) => `$${index + 3}::${type}`).join(", ")})
+     VALUES ($${WRITABLE.length + 3}, $1, $2, ${WRITABLE.map(([, , type], index) => `$${index + 3}::${type}`).join(", ")})
      RETURNING ${ENDPOINT_COLUMNS}`,
-    [organizationId, generateSlug(), ...writableValues(columns)],
+    [organizationId, generateSlug(), ...writableValues(columns), uuidv7()],
   );
   return rows[0] as InboundEndpointRow;
 }
