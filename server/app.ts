@@ -5,6 +5,7 @@
  */
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
+import { AlertMailer } from "../worker/alert-mailer.js";
 import { CronScheduler } from "../worker/cron-scheduler.js";
 import { Dispatcher } from "../worker/dispatcher.js";
 import { MonitorChecker } from "../worker/monitor-checker.js";
@@ -29,6 +30,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
   let dispatcher: Dispatcher | null = null;
   let cronScheduler: CronScheduler | null = null;
   let monitorChecker: MonitorChecker | null = null;
+  let alertMailer: AlertMailer | null = null;
   let bootstrapApiKey: string | null = null;
   try {
     if (role !== "worker") {
@@ -52,6 +54,16 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
       cronScheduler.start();
       monitorChecker = new MonitorChecker({ pool: runtime.pool, boss: runtime.boss, logger });
       monitorChecker.start();
+      if (config.smtpUrl) {
+        alertMailer = new AlertMailer({
+          pool: runtime.pool,
+          logger,
+          smtpUrl: config.smtpUrl,
+          from: config.smtpFrom,
+          emailsPerHour: config.alertEmailsPerHour,
+        });
+        alertMailer.start();
+      }
     }
   } catch (error) {
     await server?.close();
@@ -72,6 +84,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         server?.closeIdleConnections();
         await cronScheduler?.stop();
         await monitorChecker?.stop();
+        await alertMailer?.stop();
         await dispatcher?.stop();
         server?.closeAllConnections();
         await closed;

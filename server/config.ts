@@ -49,6 +49,15 @@ const environmentSchema = z.object({
     .optional(),
   /** Behind a reverse proxy: take the client address of inbound webhooks and pings from X-Forwarded-For. */
   RUNLATER_TRUST_PROXY: booleanFlag.default(false),
+  /** SMTP server for email alerts: smtp://user:password@host:587 or smtps://…:465. Unset: no email channels. */
+  RUNLATER_SMTP_URL: z
+    .string()
+    .refine((value) => /^smtps?:\/\/[^/]+/.test(value), "must be an smtp:// or smtps:// URL")
+    .optional(),
+  /** The From address of alert emails. */
+  RUNLATER_SMTP_FROM: z.string().min(3).default("Runlater <alerts@localhost>"),
+  /** Alert emails per organisation per hour; beyond it, alerts are held and sent as one digest. */
+  RUNLATER_ALERT_EMAILS_PER_HOUR: integer(1, 10_000).default(10),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -72,6 +81,9 @@ export interface Config {
   /** No trailing slash. Default http://localhost:<PORT>. */
   publicUrl: string;
   trustProxy: boolean;
+  smtpUrl: string | undefined;
+  smtpFrom: string;
+  alertEmailsPerHour: number;
   logLevel: Environment["LOG_LEVEL"];
 }
 
@@ -109,6 +121,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dbPoolSize: env.RUNLATER_DB_POOL_SIZE,
     publicUrl: env.RUNLATER_PUBLIC_URL ?? `http://localhost:${env.PORT}`,
     trustProxy: env.RUNLATER_TRUST_PROXY,
+    smtpUrl: env.RUNLATER_SMTP_URL,
+    smtpFrom: env.RUNLATER_SMTP_FROM,
+    alertEmailsPerHour: env.RUNLATER_ALERT_EMAILS_PER_HOUR,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -1,5 +1,6 @@
 /** Imports each domain file for its side effects on the builder, then builds the schema. */
 import { builder } from "./builder.js";
+import "./alerts.js";
 import "./api-key.js";
 import "./callbacks.js";
 import "./cron.js";
