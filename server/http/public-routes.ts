@@ -5,6 +5,8 @@
  *
  *   ANY /in/{slug}[/more/path]   inbound webhook: store, verify, forward; 202
  *   GET|POST /ping/{token}[/start|/fail|/{exitCode}]   heartbeat of a monitor; 200
+ *   GET /status/{slug}            an organisation's status page (HTML)
+ *   GET /badge/{token}/status.svg, /badge/{token}/uptime.svg   badges of a published resource
  */
 import type http from "node:http";
 import type { Services } from "../runtime.js";
@@ -13,13 +15,18 @@ import { INBOUND_PATH_PREFIX } from "../services/inbound-endpoints.js";
 import { MAX_INBOUND_BODY_BYTES, receiveInboundEvent } from "../services/inbound-events.js";
 import type { MonitorPingKind } from "../services/monitor-status.js";
 import { monitorLimits, PING_PATH_PREFIX, recordPing } from "../services/monitors.js";
+import { BADGE_PATH_PREFIX, loadBadge, loadPublicStatusPage, STATUS_PATH_PREFIX } from "../services/status-pages.js";
+import { statusBadge, uptimeBadge } from "./badge-svg.js";
 import { errorBody, jsonResponse } from "./errors.js";
+import { renderStatusPage } from "./status-page-html.js";
 
 type PublicRoute = (services: Services, request: http.IncomingMessage, url: URL) => Promise<Response>;
 
 const ROUTES: Array<[prefix: string, route: PublicRoute]> = [
   [INBOUND_PATH_PREFIX, receiveInbound],
   [PING_PATH_PREFIX, receivePing],
+  [STATUS_PATH_PREFIX, serveStatusPage],
+  [BADGE_PATH_PREFIX, serveBadge],
 ];
 
 /** The public route serving `pathname`, or null when the path belongs to the API. */
@@ -132,4 +139,59 @@ async function receivePing(services: Services, request: http.IncomingMessage, ur
     userAgent: request.headers["user-agent"] ?? null,
   });
   return monitor ? textResponse(200, "OK") : textResponse(404, "not found: no monitor with this token");
+}
+
+/** Public pages change at most as often as states do; a minute of caching spares the database a crowd. */
+const PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=60";
+
+function onlyGet(request: http.IncomingMessage): Response | null {
+  return request.method === "GET" || request.method === "HEAD" ? null : textResponse(405, "use GET");
+}
+
+function withoutBodyForHead(request: http.IncomingMessage, response: Response): Response {
+  return request.method === "HEAD" ? new Response(null, { status: response.status, headers: response.headers }) : response;
+}
+
+async function serveStatusPage(services: Services, request: http.IncomingMessage, url: URL): Promise<Response> {
+  const refused = onlyGet(request);
+  if (refused) return refused;
+  const slug = url.pathname.slice(STATUS_PATH_PREFIX.length).replace(/\/$/, "");
+  const now = new Date();
+  const loaded = slug.includes("/") ? null : await loadPublicStatusPage(services.pool, slug, now);
+  if (!loaded) return textResponse(404, "no status page here");
+  const html = renderStatusPage(loaded.page, loaded.resources, now);
+  return withoutBodyForHead(
+    request,
+    new Response(html, {
+      status: 200,
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": PUBLIC_CACHE_CONTROL,
+        "last-modified": now.toUTCString(),
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+      },
+    }),
+  );
+}
+
+async function serveBadge(services: Services, request: http.IncomingMessage, url: URL): Promise<Response> {
+  const refused = onlyGet(request);
+  if (refused) return refused;
+  const match = /^([A-Za-z0-9_-]+)\/(status|uptime)\.svg$/.exec(url.pathname.slice(BADGE_PATH_PREFIX.length));
+  const resource = match ? await loadBadge(services.pool, match[1] as string) : null;
+  if (!match || !resource) return textResponse(404, "no badge here");
+  const svg = match[2] === "status" ? statusBadge(resource) : uptimeBadge(resource);
+  return withoutBodyForHead(
+    request,
+    new Response(svg, {
+      status: 200,
+      headers: {
+        "content-type": "image/svg+xml; charset=utf-8",
+        "cache-control": PUBLIC_CACHE_CONTROL,
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+      },
+    }),
+  );
 }

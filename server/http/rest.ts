@@ -71,6 +71,12 @@ export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
   "Query.notifications": { method: "GET", path: "/notifications", tags: ["Alerts"] },
   "Query.alertRoute": { method: "GET", path: "/alert-routes/:resourceType/:resourceId", tags: ["Alerts"] },
   "Mutation.setAlertRoute": { method: "PUT", path: "/alert-routes/:resourceType/:resourceId", tags: ["Alerts"] },
+  "Query.statusPage": { method: "GET", path: "/status-page", tags: ["Status page"] },
+  "Mutation.setStatusPage": { method: "PUT", path: "/status-page", tags: ["Status page"] },
+  "Mutation.deleteStatusPage": { method: "DELETE", path: "/status-page", tags: ["Status page"] },
+  "Query.publicResources": { method: "GET", path: "/public-resources", tags: ["Status page"] },
+  "Mutation.publishResource": { method: "PUT", path: "/public-resources/:resourceType/:resourceId", tags: ["Status page"] },
+  "Mutation.unpublishResource": { method: "DELETE", path: "/public-resources/:resourceType/:resourceId", tags: ["Status page"] },
   "Query.signingSecrets": { method: "GET", path: "/signing-secrets", tags: ["Signing secrets"] },
   "Mutation.rotateSigningSecret": { method: "POST", path: "/signing-secrets/rotate", tags: ["Signing secrets"] },
 };

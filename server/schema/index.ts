@@ -9,6 +9,7 @@ import "./failures.js";
 import "./inbound.js";
 import "./monitor.js";
 import "./signing-secret.js";
+import "./status-page.js";
 import "./organization.js";
 import "./queue.js";
 import "./task.js";
