@@ -93,6 +93,8 @@ const FIELDS_NOT_IN_REST = new Set([
   "PushTasksPayload.tasks",
   "InboundDelivery.task",
   "Monitor.pings",
+  // A list of 20 events of 1 MiB would carry every body twice; REST has `body`, GraphQL both.
+  "InboundEvent.bodyBase64",
 ]);
 
 export function restPlugin(): Plugin {

@@ -22,6 +22,7 @@ import { withTransaction } from "../db/pool.js";
 import { notFound, validationError } from "../errors.js";
 import { ENDPOINT_COLUMNS, type InboundEndpointRow } from "./inbound-endpoints.js";
 import { type IncomingHeaders, verifyInboundSignature } from "./inbound-signatures.js";
+import { noticeInboundEvent } from "./realtime-notices.js";
 import { HTTP_METHODS, type HttpMethod, RESERVED_HEADERS } from "./task-input.js";
 import { asUuid, insertTasks, type TaskToInsert } from "./tasks.js";
 
@@ -93,6 +94,7 @@ export async function receiveInboundEvent(deps: InboundDependencies, slug: strin
       ],
     );
     const event = inserted[0] as StoredEvent;
+    await noticeInboundEvent(client, { organizationId: endpoint.organizationId, endpointId: endpoint.id, eventId: event.id });
     if (!verdict.valid) return { kind: "rejected", eventId: event.id, reason: verdict.reason };
     const deliveries = await forwardEvent(deps.boss, client, endpoint, event, endpoint.forwardUrls, { replay: false });
     return { kind: "accepted", eventId: event.id, deliveries: deliveries.length };

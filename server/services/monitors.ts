@@ -19,6 +19,7 @@ import { notFound, validationError } from "../errors.js";
 import type { Monitor } from "../generated/prisma/client.js";
 import { validateCronExpression, validateTimeZone } from "./cron-schedule.js";
 import { type MonitorPingKind, monitorState } from "./monitor-status.js";
+import { noticeMonitorUpdated } from "./realtime-notices.js";
 import { recordStatusChange } from "./status-changes.js";
 import { limits } from "./task-input.js";
 import { asUuid } from "./tasks.js";
@@ -175,6 +176,7 @@ async function saveMonitorState(
       now,
     ],
   );
+  await noticeMonitorUpdated(client, { organizationId: monitor.organizationId, monitorId: monitor.id });
   const previous = monitor.status === "DOWN" ? "DOWN" : monitor.status === "UP" ? "UP" : null;
   const current = stored === "DOWN" ? "DOWN" : stored === "UP" ? "UP" : null;
   if (current !== null && current !== previous) {
