@@ -274,6 +274,40 @@ describe("alerts on changes of state (alice, with default channels)", () => {
     expect(back.body.mode).toBe("DEFAULT");
   });
 
+  it("tasks and endpoints take routes too: a task routed OFF stays quiet, an endpoint routed to one channel uses only it", async () => {
+    const failing = await sink(() => ({ status: 400 }));
+    const quietTask = (await rest<{ id: string }>(instance, alice.apiKey, "POST", "/tasks", { url: failing.url, retries: 0, delay: "1s" }))
+      .body;
+    expect((await rest(instance, alice.apiKey, "PUT", `/alert-routes/TASK/${quietTask.id}`, { mode: "OFF" })).status).toBe(200);
+    const endpoint = (
+      await rest<{ id: string; slug: string }>(instance, alice.apiKey, "POST", "/endpoints", {
+        name: "routed",
+        forwardUrls: [failing.url],
+        retries: 0,
+      })
+    ).body;
+    const routed = await rest<{ mode: string }>(instance, alice.apiKey, "PUT", `/alert-routes/ENDPOINT/${endpoint.id}`, {
+      mode: "CHANNELS",
+      channelIds: [email.id],
+    });
+    expect(routed.body.mode).toBe("CHANNELS");
+    expect((await rest<{ mode: string }>(instance, alice.apiKey, "GET", `/alert-routes/ENDPOINT/${endpoint.id}`)).body.mode).toBe(
+      "CHANNELS",
+    );
+    await fetch(`${instance.url}/in/${endpoint.slug}`, { method: "POST", body: "x" });
+    await eventually(async () => (await notificationsAbout(alice, endpoint.id)).length === 1);
+    expect((await notificationsAbout(alice, endpoint.id))[0]).toMatchObject({ event: "ENDPOINT_FAILING", channelId: email.id });
+    await failing.waitForRequests(2);
+    await eventually(async () => {
+      const { body } = await rest<{ status: string }>(instance, alice.apiKey, "GET", `/tasks/${quietTask.id}`);
+      return body.status === "FAILED";
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await notificationsAbout(alice, quietTask.id)).toEqual([]);
+    const { rows } = await instance.runtime.pool.query("SELECT state FROM status_changes WHERE resource_id = $1", [quietTask.id]);
+    expect(rows).toEqual([{ state: "DOWN" }]);
+  });
+
   it("GraphQL lists channels and notifications of the caller's organisation only", async () => {
     const answer = await graphql<{ alertChannels: Array<{ name: string }> }>(instance, alice.apiKey, "{ alertChannels { name } }");
     expect(answer.data?.alertChannels.map((channel) => channel.name)).toEqual(expect.arrayContaining(["hook", "oncall"]));

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningInstance } from "../../server/app.js";
 import { purgeExpiredInboundEvents } from "../../server/services/inbound-events.js";
+import { INBOUND_EVENT_CHANNEL } from "../../server/services/realtime-notices.js";
 import { createPersonas, eventually, graphql, type Persona, rest, useTestInstance } from "../helpers/runlater.js";
 import { type Sink, type SinkHandler, startSink } from "../helpers/sink.js";
 
@@ -156,6 +157,28 @@ describe("receiving and forwarding", () => {
       expect(received[index]!.receivedAt).toBeGreaterThanOrEqual(received[index - 1]!.receivedAt);
     }
     expect(received[1]!.receivedAt - received[0]!.receivedAt).toBeGreaterThanOrEqual(250);
+  });
+});
+
+describe("live notices", () => {
+  it("announces each stored event with a NOTIFY carrying ids only, after the commit", async () => {
+    const endpoint = await createEndpoint(alice, { name: "live", forwardUrls: [] });
+    const listener = await instance.runtime.pool.connect();
+    try {
+      const heard: string[] = [];
+      listener.on("notification", (message) => heard.push(message.payload ?? ""));
+      await listener.query(`LISTEN ${INBOUND_EVENT_CHANNEL}`);
+      const { id } = (await (await send(endpoint.slug, "{}")).json()) as { id: string };
+      await eventually(async () => heard.length > 0);
+      expect(heard.map((payload) => JSON.parse(payload))).toContainEqual({
+        organizationId: alice.organizationId,
+        endpointId: endpoint.id,
+        eventId: id,
+      });
+    } finally {
+      await listener.query(`UNLISTEN ${INBOUND_EVENT_CHANNEL}`);
+      listener.release();
+    }
   });
 });
 
