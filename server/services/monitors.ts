@@ -18,9 +18,9 @@ import { withTransaction } from "../db/pool.js";
 import { notFound, validationError } from "../errors.js";
 import type { Monitor } from "../generated/prisma/client.js";
 import { validateCronExpression, validateTimeZone } from "./cron-schedule.js";
-import { type MonitorPingKind, monitorState } from "./monitor-status.js";
-import { noticeMonitorUpdated } from "./realtime-notices.js";
-import { recordStatusChange } from "./status-changes.js";
+import { type MonitorPingKind, type MonitorStatus, monitorState } from "./monitor-status.js";
+import { noticeMonitorsUpdated } from "./realtime-notices.js";
+import { type HealthState, recordStatusChanges } from "./status-changes.js";
 import { limits } from "./task-input.js";
 import { asUuid } from "./tasks.js";
 
@@ -142,6 +142,19 @@ async function lockMonitor(client: PoolClient, organizationId: string, id: strin
   return rows[0];
 }
 
+/** The state kept in `monitors.status`: LATE is only ever computed, so it is stored as UP. */
+function storedStatus(status: MonitorStatus): Exclude<MonitorStatus, "LATE"> {
+  return status === "LATE" ? "UP" : status;
+}
+
+/** The health change from one stored status to another, if any: only UP and DOWN count (NEW and PAUSED are neither). */
+function healthChange(before: string, after: string): { state: HealthState; previous: HealthState | null } | null {
+  const health = (status: string): HealthState | null => (status === "DOWN" ? "DOWN" : status === "UP" ? "UP" : null);
+  const previous = health(before);
+  const state = health(after);
+  return state !== null && state !== previous ? { state, previous } : null;
+}
+
 /** Writes the monitor's new timestamps, recomputes its deadline and settles its stored status. */
 async function saveMonitorState(
   boss: PgBoss,
@@ -153,7 +166,7 @@ async function saveMonitorState(
 ): Promise<MonitorRow> {
   const next = { ...monitor, ...changes };
   const state = monitorState(next, now);
-  const stored = state.status === "DOWN" ? "DOWN" : state.status === "PAUSED" ? "PAUSED" : state.status === "NEW" ? "NEW" : "UP";
+  const stored = storedStatus(state.status);
   const { rows } = await client.query<MonitorRow>(
     `UPDATE monitors SET paused = $2, last_ping_at = $3, last_ping_kind = $4, last_start_at = $5, last_duration_ms = $6,
        interval_seconds = $7, cron = $8, timezone = $9, grace_seconds = $10, name = $11, alert_after = $12, status = $13,
@@ -176,19 +189,12 @@ async function saveMonitorState(
       now,
     ],
   );
-  await noticeMonitorUpdated(client, { organizationId: monitor.organizationId, monitorId: monitor.id });
-  const previous = monitor.status === "DOWN" ? "DOWN" : monitor.status === "UP" ? "UP" : null;
-  const current = stored === "DOWN" ? "DOWN" : stored === "UP" ? "UP" : null;
-  if (current !== null && current !== previous) {
-    await recordStatusChange(boss, client, {
-      organizationId: monitor.organizationId,
-      resourceType: "MONITOR",
-      resourceId: monitor.id,
-      state: current,
-      previous,
-      reason,
-      at: now,
-    });
+  await noticeMonitorsUpdated(client, [{ organizationId: monitor.organizationId, monitorId: monitor.id }]);
+  const change = healthChange(monitor.status, stored);
+  if (change) {
+    await recordStatusChanges(boss, client, [
+      { organizationId: monitor.organizationId, resourceType: "MONITOR", resourceId: monitor.id, ...change, reason, at: now },
+    ]);
   }
   return rows[0] as MonitorRow;
 }
@@ -280,13 +286,15 @@ export async function recordPing(
 }
 
 /** Monitors claimed per transaction by the checker. */
-export const MONITOR_CLAIM_BATCH = 100;
+export const MONITOR_CLAIM_BATCH = 500;
 
 /**
  * The checker's pass: claims monitors whose deadline passed (SKIP LOCKED, so
- * concurrent checkers split them), marks those now DOWN and records the
- * change, and refreshes the deadline of any a ping moved on. Returns how many
- * went DOWN and how many rows were claimed.
+ * concurrent checkers split them), and settles the batch in a few
+ * statements: one update of their deadlines and states, one NOTIFY per
+ * monitor in one statement, and the status changes (with their alerts) of
+ * those now DOWN. A monitor a ping moved on just gets its new deadline.
+ * Returns how many went DOWN and how many rows were claimed.
  */
 export async function checkDueMonitors(boss: PgBoss, pool: Pool, now = new Date()): Promise<{ claimed: number; wentDown: number }> {
   return withTransaction(pool, async (client) => {
@@ -295,14 +303,37 @@ export async function checkDueMonitors(boss: PgBoss, pool: Pool, now = new Date(
        FOR UPDATE SKIP LOCKED`,
       [now],
     );
-    let wentDown = 0;
-    for (const monitor of rows) {
+    if (rows.length === 0) return { claimed: 0, wentDown: 0 };
+    const settled = rows.map((monitor) => {
       const state = monitorState(monitor, now);
-      if (state.status === "DOWN" && monitor.status !== "DOWN") wentDown++;
-      const reason = state.running ? "run started but did not finish within the grace period" : "no ping within the grace period";
-      await saveMonitorState(boss, client, monitor, {}, now, reason);
-    }
-    return { claimed: rows.length, wentDown };
+      return { monitor, state, stored: storedStatus(state.status) };
+    });
+    await client.query(
+      `UPDATE monitors m SET alert_after = u.alert_after, status = u.status,
+         status_changed_at = CASE WHEN m.status = u.status THEN m.status_changed_at ELSE $4 END, updated_at = now()
+       FROM unnest($1::uuid[], $2::timestamptz[], $3::monitor_status[]) AS u(id, alert_after, status) WHERE m.id = u.id`,
+      [settled.map((item) => item.monitor.id), settled.map((item) => item.state.alertAfter), settled.map((item) => item.stored), now],
+    );
+    await noticeMonitorsUpdated(
+      client,
+      rows.map((monitor) => ({ organizationId: monitor.organizationId, monitorId: monitor.id })),
+    );
+    const changes = settled.flatMap(({ monitor, state, stored }) => {
+      const change = healthChange(monitor.status, stored);
+      if (!change) return [];
+      return [
+        {
+          organizationId: monitor.organizationId,
+          resourceType: "MONITOR" as const,
+          resourceId: monitor.id,
+          ...change,
+          reason: state.running ? "run started but did not finish within the grace period" : "no ping within the grace period",
+          at: now,
+        },
+      ];
+    });
+    await recordStatusChanges(boss, client, changes);
+    return { claimed: rows.length, wentDown: changes.filter((change) => change.state === "DOWN").length };
   });
 }
 

@@ -18,6 +18,11 @@ export async function noticeInboundEvent(
   await db.query("SELECT pg_notify($1, $2)", [INBOUND_EVENT_CHANNEL, JSON.stringify(ids)]);
 }
 
-export async function noticeMonitorUpdated(db: Queryable, ids: { organizationId: string; monitorId: string }): Promise<void> {
-  await db.query("SELECT pg_notify($1, $2)", [MONITOR_UPDATED_CHANNEL, JSON.stringify(ids)]);
+/** One notice per monitor, in one statement. */
+export async function noticeMonitorsUpdated(db: Queryable, monitors: Array<{ organizationId: string; monitorId: string }>): Promise<void> {
+  if (monitors.length === 0) return;
+  await db.query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", [
+    MONITOR_UPDATED_CHANNEL,
+    monitors.map((ids) => JSON.stringify(ids)),
+  ]);
 }

@@ -4,7 +4,6 @@
  * the change. Alerts are raised from these changes (never per failed attempt)
  * and status pages compute uptime from them.
  */
-/** Writes the change and, in the same transaction, the alerts it calls for (services/alerts.ts). */
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { Queryable } from "../db/pool.js";
@@ -24,11 +23,30 @@ export interface StatusChangeInput {
   at: Date;
 }
 
-export async function recordStatusChange(boss: PgBoss, client: Queryable, change: StatusChangeInput): Promise<void> {
+/**
+ * Writes the changes in one statement and, in the same transaction, the
+ * alerts they call for (services/alerts.ts); organisations without any
+ * alert channel cost no further query.
+ */
+export async function recordStatusChanges(boss: PgBoss, client: Queryable, changes: StatusChangeInput[]): Promise<void> {
+  if (changes.length === 0) return;
   await client.query(
     `INSERT INTO status_changes (id, organization_id, resource_type, resource_id, state, reason, changed_at)
-     VALUES ($7, $1, $2, $3, $4, $5, $6)`,
-    [change.organizationId, change.resourceType, change.resourceId, change.state, change.reason, change.at, uuidv7()],
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::resource_type[], $4::uuid[], $5::health_state[], $6::text[], $7::timestamptz[])`,
+    [
+      changes.map(() => uuidv7()),
+      changes.map((change) => change.organizationId),
+      changes.map((change) => change.resourceType),
+      changes.map((change) => change.resourceId),
+      changes.map((change) => change.state),
+      changes.map((change) => change.reason),
+      changes.map((change) => change.at),
+    ],
   );
-  await queueAlerts(boss, client, change);
+  const { rows } = await client.query<{ organizationId: string }>(
+    `SELECT DISTINCT organization_id AS "organizationId" FROM alert_channels WHERE organization_id = ANY($1::uuid[])`,
+    [[...new Set(changes.map((change) => change.organizationId))]],
+  );
+  const alerting = new Set(rows.map((row) => row.organizationId));
+  for (const change of changes) if (alerting.has(change.organizationId)) await queueAlerts(boss, client, change);
 }

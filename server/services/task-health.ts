@@ -12,7 +12,7 @@
  */
 import type { PgBoss } from "pg-boss";
 import type { PoolClient } from "../db/pool.js";
-import { type HealthState, recordStatusChange } from "./status-changes.js";
+import { type HealthState, recordStatusChanges } from "./status-changes.js";
 import type { TaskRow } from "./tasks.js";
 
 interface HealthContext {
@@ -57,15 +57,17 @@ export async function recordTaskHealth(
     previous = (await readHealthContext(client, task.id)).endpointState;
     if (!isChange(previous, state)) return;
   }
-  await recordStatusChange(boss, client, {
-    organizationId: task.organizationId,
-    resourceType: forEndpoint ? "ENDPOINT" : "TASK",
-    resourceId: forEndpoint ? (context.endpointId as string) : task.id,
-    state,
-    previous,
-    reason: settled.succeeded ? "an attempt succeeded" : settled.reason,
-    at: new Date(),
-  });
+  await recordStatusChanges(boss, client, [
+    {
+      organizationId: task.organizationId,
+      resourceType: forEndpoint ? "ENDPOINT" : "TASK",
+      resourceId: forEndpoint ? (context.endpointId as string) : task.id,
+      state,
+      previous,
+      reason: settled.succeeded ? "an attempt succeeded" : settled.reason,
+      at: new Date(),
+    },
+  ]);
 }
 
 /** Success is the normal state: a first success records nothing; a first failure does. */
