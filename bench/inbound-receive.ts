@@ -10,21 +10,12 @@
  * Run the server alone (`npm run start:server`) to measure intake without a
  * worker delivering the forwards on the same machine.
  */
-import { parseArgs } from "node:util";
+import { parseApiBenchArgs, runClosedLoop } from "./closed-loop.js";
 
-const { values } = parseArgs({
-  options: {
-    url: { type: "string", default: "http://127.0.0.1:4000" },
-    key: { type: "string" },
-    requests: { type: "string", default: "2000" },
-    concurrency: { type: "string", default: "16" },
-    destinations: { type: "string", default: "3" },
-    size: { type: "string", default: "2048" },
-  },
-});
-if (!values.key) throw new Error("--key <API key> is required");
-const requests = Number(values.requests);
-const concurrency = Number(values.concurrency);
+const { values, requests, concurrency } = parseApiBenchArgs(
+  { requests: "2000", concurrency: "16" },
+  { destinations: { type: "string", default: "3" }, size: { type: "string", default: "2048" } },
+);
 
 const created = await fetch(`${values.url}/api/v1/endpoints`, {
   method: "POST",
@@ -52,21 +43,8 @@ async function send(): Promise<number> {
 }
 
 for (let index = 0; index < 20; index++) await send();
-const latencies: number[] = [];
-let next = 0;
-const started = performance.now();
-await Promise.all(
-  Array.from({ length: concurrency }, async () => {
-    while (next < requests) {
-      next++;
-      latencies.push(await send());
-    }
-  }),
-);
-const seconds = (performance.now() - started) / 1000;
-latencies.sort((a, b) => a - b);
-const at = (quantile: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * quantile))]?.toFixed(1);
+const { seconds, at } = await runClosedLoop(requests, concurrency, send);
 console.log(
   `${requests} webhooks of ${body.length} bytes, ${values.destinations} forwards each (concurrency ${concurrency}): ` +
-    `${seconds.toFixed(2)} s, ${Math.round(requests / seconds)} events/s; 202 latency p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`,
+    `${seconds.toFixed(2)} s, ${Math.round(requests / seconds)} events/s; 202 latency p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms`,
 );
