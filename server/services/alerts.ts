@@ -17,7 +17,7 @@
  */
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
-import type { Pool, Queryable } from "../db/pool.js";
+import type { Pool, PoolClient, Queryable } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
 import type { AlertChannelRow } from "./alert-channels.js";
 import { CHANNEL_COLUMNS, getAlertChannel } from "./alert-channels.js";
@@ -54,7 +54,7 @@ async function resourceName(db: Queryable, change: Pick<StatusChangeInput, "reso
 }
 
 /** Writes the notifications (and delivery tasks) for a status change, in the caller's transaction. */
-export async function queueAlerts(boss: PgBoss, client: Queryable, change: StatusChangeInput): Promise<number> {
+export async function queueAlerts(boss: PgBoss, client: PoolClient, change: StatusChangeInput): Promise<number> {
   if (change.previous === null && change.state === "UP") return 0;
   const channels = await channelsFor(client, change);
   if (channels.length === 0) return 0;
@@ -77,11 +77,11 @@ function channelBody(channel: AlertChannelRow, alert: Alert): Record<string, unk
 }
 
 /** One notification per channel; HTTP channels get their delivery task now, emails wait for the mailer. */
-async function notifyChannels(boss: PgBoss, client: Queryable, alert: Alert, channels: AlertChannelRow[]): Promise<string[]> {
+async function notifyChannels(boss: PgBoss, client: PoolClient, alert: Alert, channels: AlertChannelRow[]): Promise<string[]> {
   const httpChannels = channels.filter((channel) => channel.kind !== "EMAIL");
   const tasks = await insertTasks(
     boss,
-    client as Parameters<typeof insertTasks>[1],
+    client,
     alert.organizationId,
     httpChannels.map((channel) => ({
       url: channel.target,

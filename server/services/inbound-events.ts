@@ -153,7 +153,7 @@ async function forwardEvent(
   event: StoredEvent,
   destinations: string[],
   options: { replay: boolean },
-): Promise<ReplayedDelivery[]> {
+): Promise<ForwardedDelivery[]> {
   if (destinations.length === 0) return [];
   const now = new Date();
   const tasks = await insertTasks(
@@ -170,7 +170,7 @@ async function forwardEvent(
   return tasks.map((task, index) => ({ taskId: task.id, eventId: event.id, destination: destinations[index] as string }));
 }
 
-export interface ReplayedDelivery {
+export interface ForwardedDelivery {
   taskId: string;
   eventId: string;
   destination: string;
@@ -186,7 +186,7 @@ export async function replayInboundEvents(
   organizationId: string,
   ids: string[],
   destination: string | null = null,
-): Promise<ReplayedDelivery[]> {
+): Promise<ForwardedDelivery[]> {
   if (ids.length === 0) throw validationError("ids", "give at least one event id");
   if (ids.length > MAX_REPLAY_IDS) throw validationError("ids", `at most ${MAX_REPLAY_IDS} events at once; got ${ids.length}`);
   const unique = [...new Set(ids.map((id) => asUuid(id, "event")))];
@@ -202,7 +202,7 @@ export async function replayInboundEvents(
     const found = new Set(rows.map((row) => row.id));
     const missing = unique.find((id) => !found.has(id));
     if (missing) throw notFound("event", missing);
-    const replayed: ReplayedDelivery[] = [];
+    const replayed: ForwardedDelivery[] = [];
     for (const row of rows) {
       const endpoint = row.endpoint;
       if (destination !== null && !endpoint.forwardUrls.includes(destination)) {

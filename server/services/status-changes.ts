@@ -6,7 +6,7 @@
  */
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
-import type { Queryable } from "../db/pool.js";
+import type { PoolClient } from "../db/pool.js";
 import { queueAlerts } from "./alerts.js";
 
 export type ResourceType = "TASK" | "MONITOR" | "ENDPOINT";
@@ -28,7 +28,7 @@ export interface StatusChangeInput {
  * alerts they call for (services/alerts.ts); organisations without any
  * alert channel cost no further query.
  */
-export async function recordStatusChanges(boss: PgBoss, client: Queryable, changes: StatusChangeInput[]): Promise<void> {
+export async function recordStatusChanges(boss: PgBoss, client: PoolClient, changes: StatusChangeInput[]): Promise<void> {
   if (changes.length === 0) return;
   await client.query(
     `INSERT INTO status_changes (id, organization_id, resource_type, resource_id, state, reason, changed_at)
