@@ -57,6 +57,15 @@ const environmentSchema = z.object({
   RUNLATER_SUBSCRIPTION_BUFFER: integer(10, 1_000_000).default(10_000),
   /** How often live connections' credentials are checked again (revocations are also acted on at once). */
   RUNLATER_SUBSCRIPTION_RECHECK_SECONDS: integer(1, 3600).default(60),
+  /** SMTP server for email alerts: smtp://user:password@host:587 or smtps://…:465. Unset: no email channels. */
+  RUNLATER_SMTP_URL: z
+    .string()
+    .refine((value) => /^smtps?:\/\/[^/]+/.test(value), "must be an smtp:// or smtps:// URL")
+    .optional(),
+  /** The From address of alert emails. */
+  RUNLATER_SMTP_FROM: z.string().min(3).default("Runlater <alerts@localhost>"),
+  /** Alert emails per organisation per hour; beyond it, alerts are held and sent as one digest. */
+  RUNLATER_ALERT_EMAILS_PER_HOUR: integer(1, 10_000).default(10),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -82,6 +91,9 @@ export interface Config {
   trustProxy: boolean;
   subscriptionBufferSize: number;
   subscriptionRecheckSeconds: number;
+  smtpUrl: string | undefined;
+  smtpFrom: string;
+  alertEmailsPerHour: number;
   logLevel: Environment["LOG_LEVEL"];
 }
 
@@ -122,6 +134,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: env.RUNLATER_TRUST_PROXY,
     subscriptionBufferSize: env.RUNLATER_SUBSCRIPTION_BUFFER,
     subscriptionRecheckSeconds: env.RUNLATER_SUBSCRIPTION_RECHECK_SECONDS,
+    smtpUrl: env.RUNLATER_SMTP_URL,
+    smtpFrom: env.RUNLATER_SMTP_FROM,
+    alertEmailsPerHour: env.RUNLATER_ALERT_EMAILS_PER_HOUR,
     logLevel: env.LOG_LEVEL,
   };
 }

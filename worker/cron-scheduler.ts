@@ -15,6 +15,7 @@ import type { PgBoss } from "pg-boss";
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
 import { CRON_CLAIM_BATCH, fireDueCronSlots, nextCronSlotDue } from "../server/services/cron-tasks.js";
+import { PollingLoop } from "./polling-loop.js";
 
 /** How often the earliest slot is read again while sleeping. Bounds the lateness of a slot made due by another process. */
 const POLL_MS = 500;
@@ -29,60 +30,29 @@ export interface CronSchedulerOptions {
   logger: Logger;
 }
 
-export class CronScheduler {
-  private loop: Promise<void> | null = null;
-  private stopping = false;
-  private wakeSleeper: (() => void) | null = null;
+export class CronScheduler extends PollingLoop {
+  /** When the earliest slot is due (epoch ms); 0 claims at once, on start-up. */
+  private due: number | null = 0;
 
-  constructor(private readonly options: CronSchedulerOptions) {}
-
-  start(): void {
-    this.loop = this.run();
+  constructor(private readonly options: CronSchedulerOptions) {
+    super();
   }
 
-  /** Stops claiming; a claim in progress commits or rolls back first. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakeSleeper?.();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
+  protected async pass(): Promise<number> {
     const { pool, boss, logger } = this.options;
-    // When the earliest slot is due (epoch ms); 0 claims at once, on start-up.
-    let due: number | null = 0;
-    while (!this.stopping) {
-      let sleepMs: number;
-      try {
-        if (due !== null && due <= Date.now()) {
-          const claimed = await fireDueCronSlots(pool, boss, new Date());
-          // A full batch: more may be due right now.
-          if (claimed === CRON_CLAIM_BATCH) continue;
-        }
-        due = await nextCronSlotDue(pool);
-        // A slot still due after a claim is being claimed by another scheduler: look again shortly.
-        sleepMs = due === null ? POLL_MS : Math.min(POLL_MS, Math.max(LOCKED_RETRY_MS, due - Date.now()));
-      } catch (error) {
-        logger.error({ err: error }, "cron scheduler: claiming due slots failed; retrying");
-        due = 0;
-        sleepMs = ERROR_BACKOFF_MS;
+    try {
+      if (this.due !== null && this.due <= Date.now()) {
+        const claimed = await fireDueCronSlots(pool, boss, new Date());
+        // A full batch: more may be due right now.
+        if (claimed === CRON_CLAIM_BATCH) return 0;
       }
-      await this.sleep(sleepMs);
+      this.due = await nextCronSlotDue(pool);
+      // A slot still due after a claim is being claimed by another scheduler: look again shortly.
+      return this.due === null ? POLL_MS : Math.min(POLL_MS, Math.max(LOCKED_RETRY_MS, this.due - Date.now()));
+    } catch (error) {
+      logger.error({ err: error }, "cron scheduler: claiming due slots failed; retrying");
+      this.due = 0;
+      return ERROR_BACKOFF_MS;
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeSleeper = null;
-        resolve();
-      }, ms);
-      this.wakeSleeper = () => {
-        clearTimeout(timer);
-        this.wakeSleeper = null;
-        resolve();
-      };
-    });
   }
 }

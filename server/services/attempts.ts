@@ -27,6 +27,7 @@ import { bossDb, DISPATCH_QUEUE, enqueueAttempts, insertDispatchJobs, notifyDue 
 import { requestAdmission } from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
 import { findBreaker, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
+import { recordTaskHealth } from "./task-health.js";
 import type { TaskRow } from "./tasks.js";
 import { TASK_COLUMNS } from "./tasks.js";
 
@@ -209,6 +210,14 @@ async function settleAttempt(
   }
   // Callbacks (callbackUrl, onFailureUrl) are CALLBACK tasks, written in this transaction with the outcome they report.
   await scheduleCallbacks(client, boss, { executionId: claimed.executionId, task: claimed.task, verdict, cancelled });
+  // A run that ended FAILED, or succeeded after one that did, changes the task's (or its endpoint's) health: alerts.
+  if (verdict.kind !== "retry" && !cancelled) {
+    await recordTaskHealth(client, boss, {
+      task: claimed.task,
+      succeeded: verdict.kind === "succeeded",
+      reason: verdict.kind === "failed" ? verdict.reason : null,
+    });
+  }
   // The task no longer holds a slot in its queue: let the next one in.
   if (claimed.task.queue !== null && (verdict.kind !== "retry" || cancelled)) await requestAdmission(client);
   await boss.complete(DISPATCH_QUEUE, claimed.jobId, null, { db: bossDb(client) });
