@@ -3,7 +3,8 @@
  *
  *   PENDING ──claim──▶ RUNNING ──outcome──▶ SUCCEEDED | FAILED | TIMED_OUT
  *      │                  │
- *      └──cancel──▶ CANCELLED   (worker lost: RUNNING ──recover──▶ FAILED)
+ *      ├──cancel──▶ CANCELLED   (worker lost: RUNNING ──recover──▶ FAILED)
+ *      └──overlap──▶ MISSED      (a cron slot's run while an earlier run of its task is in flight, SKIP_IF_RUNNING)
  *
  * The task follows its attempts: SCHEDULED while an attempt is pending,
  * RUNNING while one is in flight, then SUCCEEDED, or FAILED once the retry
@@ -23,6 +24,7 @@ import type { DeliveryOutcome } from "../../worker/http-delivery.js";
 import type { Pool, PoolClient } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
 import { scheduleCallbacks } from "./callbacks.js";
+import { overlapSkipReason } from "./cron-schedule.js";
 import { bossDb, DISPATCH_QUEUE, enqueueAttempts, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
 import { requestAdmission } from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
@@ -46,7 +48,7 @@ export type ClaimResult =
   | { kind: "claimed"; attempt: ClaimedAttempt }
   /** The attempt was RUNNING already: its worker died. Recorded as failed; maybe retried. */
   | { kind: "lost"; verdict: AttemptVerdict }
-  /** Cancelled, already finished, or unknown: nothing to do but complete the job. */
+  /** Cancelled, already finished, unknown, or a cron slot skipped by its overlap policy: nothing to do but complete the job. */
   | { kind: "nothing-to-do" }
   /** The target's circuit breaker is open: the attempt waits (with a new job) until it closes. */
   | { kind: "deferred"; until: Date };
@@ -66,9 +68,15 @@ export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, exec
       task: TaskRow;
       current: string;
       previous: string | null;
+      busyRun: number | null;
     }>(
       `SELECT e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
-              CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous
+              CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
+              -- A cron slot's run was created ahead of its slot: SKIP_IF_RUNNING is decided now, at the slot.
+              CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
+                (SELECT max(p.run) FROM executions p
+                 WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
+              END AS "busyRun"
        FROM executions e
        JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
        JOIN organizations o ON o.id = e.organization_id
@@ -88,6 +96,14 @@ export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, exec
       if (row?.status === "PENDING") {
         await client.query("UPDATE executions SET status = 'CANCELLED', finished_at = now() WHERE id = $1", [executionId]);
       }
+      await boss.complete(DISPATCH_QUEUE, jobId, null, { db: bossDb(client) });
+      return { kind: "nothing-to-do" };
+    }
+    if (row.busyRun !== null) {
+      await client.query("UPDATE executions SET status = 'MISSED', error = $2 WHERE id = $1", [
+        executionId,
+        overlapSkipReason(row.busyRun),
+      ]);
       await boss.complete(DISPATCH_QUEUE, jobId, null, { db: bossDb(client) });
       return { kind: "nothing-to-do" };
     }
@@ -224,5 +240,6 @@ function reviveTaskRow(task: TaskRow): TaskRow {
     updatedAt: date(task.updatedAt) as Date,
     completedAt: date(task.completedAt),
     nextRunAt: date(task.nextRunAt),
+    preparedSlot: date(task.preparedSlot),
   };
 }
