@@ -1,17 +1,22 @@
 /**
- * The dispatcher: fetches due attempts from pg-boss in batches and runs up to
- * `concurrency` HTTP attempts at once, each settled as soon as it finishes (a
- * slow endpoint never holds back the others). See server/services/attempts.ts
- * for the state machine of an attempt.
+ * The dispatcher: fetches due attempts from pg-boss in batches, claims each
+ * batch in one transaction, and runs up to `concurrency` HTTP attempts at
+ * once. Each attempt is settled as soon as it finishes (a slow endpoint never
+ * holds back the others), together with the attempts that finish at the same
+ * time (attempt-settler.ts). Round trips to PostgreSQL, not CPU, bound
+ * throughput, hence the batches: a fetched batch costs a fetch and a claim, and
+ * a settled batch one transaction, whatever their size. See
+ * server/services/attempts.ts for the state machine of an attempt.
  */
 import { setMaxListeners } from "node:events";
 import type { JobWithMetadata, PgBoss } from "pg-boss";
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
-import { type ClaimedAttempt, claimAttempt, recordAttemptOutcome } from "../server/services/attempts.js";
+import { type ClaimedAttempt, type ClaimResult, claimAttempts } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE, type DispatchJobData } from "../server/services/dispatch-queue.js";
 import { admitWaitingAttempts } from "../server/services/queues.js";
 import { signatureHeader } from "../server/services/signature.js";
+import { AttemptSettler } from "./attempt-settler.js";
 import { DispatchWakeups } from "./dispatch-wakeups.js";
 import { createHttpDeliverer, type DeliveryRequest } from "./http-delivery.js";
 
@@ -36,6 +41,7 @@ export interface DispatcherOptions {
 export class Dispatcher {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly wakeups: DispatchWakeups;
+  private readonly settler: AttemptSettler;
   private readonly deliverer;
   private readonly shutdown = new AbortController();
   private loop: Promise<void> | null = null;
@@ -45,6 +51,7 @@ export class Dispatcher {
 
   constructor(private readonly options: DispatcherOptions) {
     this.wakeups = new DispatchWakeups(options.databaseUrl, options.pool, options.logger);
+    this.settler = new AttemptSettler(options.pool, options.boss);
     this.deliverer = createHttpDeliverer({ allowPrivateTargets: options.allowPrivateTargets, userAgent: USER_AGENT });
     // Every attempt in flight listens for shutdown on this one signal.
     setMaxListeners(options.concurrency + 10, this.shutdown.signal);
@@ -91,7 +98,21 @@ export class Dispatcher {
       } catch (error) {
         this.options.logger.error({ err: error }, "fetching due attempts failed");
       }
-      for (const job of jobs) this.track(job);
+      let claims = new Map<string, ClaimResult>();
+      try {
+        claims = await claimAttempts(
+          this.options.pool,
+          this.options.boss,
+          jobs.map((job) => ({ jobId: job.id, executionId: job.data.executionId })),
+        );
+      } catch (error) {
+        // The jobs stay active: pg-boss hands them out again once their heartbeat expires.
+        this.options.logger.error({ err: error, jobs: jobs.length }, "claiming fetched attempts failed");
+      }
+      for (const job of jobs) {
+        const claim = claims.get(job.id);
+        if (claim) this.track(job, claim);
+      }
       if (jobs.length < requested) {
         await this.wakeups
           .armForNextDue()
@@ -120,8 +141,8 @@ export class Dispatcher {
     return this.organizationLimits.tiers;
   }
 
-  private track(job: JobWithMetadata<DispatchJobData>): void {
-    const run = this.runAttempt(job)
+  private track(job: JobWithMetadata<DispatchJobData>, claim: ClaimResult): void {
+    const run = this.runAttempt(job, claim)
       .catch((error) => this.options.logger.error({ err: error, jobId: job.id }, "attempt failed unexpectedly; its job will be retried"))
       .finally(() => {
         this.inFlight.delete(job.id);
@@ -130,9 +151,8 @@ export class Dispatcher {
     this.inFlight.set(job.id, run);
   }
 
-  private async runAttempt(job: JobWithMetadata<DispatchJobData>): Promise<void> {
-    const { pool, boss, logger } = this.options;
-    const claim = await claimAttempt(pool, boss, job.id, job.data.executionId);
+  private async runAttempt(job: JobWithMetadata<DispatchJobData>, claim: ClaimResult): Promise<void> {
+    const { logger } = this.options;
     if (claim.kind === "lost") {
       logger.warn({ executionId: job.data.executionId, verdict: claim.verdict.kind }, "recovered an attempt lost by a stopped worker");
       return;
@@ -143,7 +163,7 @@ export class Dispatcher {
     }
     if (claim.kind !== "claimed") return;
     const outcome = await this.deliverer.deliver(buildDeliveryRequest(claim.attempt), this.shutdown.signal);
-    const verdict = await recordAttemptOutcome(pool, boss, { ...claim.attempt, jobId: job.id }, outcome);
+    const verdict = await this.settler.settle({ claimed: { ...claim.attempt, jobId: job.id }, outcome });
     logger.debug(
       { taskId: claim.attempt.task.id, attempt: claim.attempt.attempt, outcome: outcome.kind, verdict: verdict.kind },
       "attempt settled",
