@@ -1,10 +1,11 @@
 /**
  * Settles finished HTTP attempts in batches (group commit): an attempt that
- * finishes while a batch is being written waits for the next one, which
+ * finishes while batches are being written waits for the next one, which
  * takes everything that finished meanwhile. Nothing waits on a timer: at low
  * load a batch holds one attempt and is written at once; under load batches
  * grow with the time a write takes, and one transaction (a few statements)
- * settles up to MAX_SETTLE_BATCH attempts instead of one each.
+ * settles up to MAX_SETTLE_BATCH attempts instead of one each. SETTLE_WRITERS
+ * batches are written at once, so one slow commit does not stall the rest.
  *
  * A batch that fails is settled again one attempt at a time, so one bad
  * attempt cannot take the others down with it; an attempt that still fails
@@ -18,6 +19,8 @@ import type { AttemptVerdict } from "../server/services/retry-policy.js";
 
 /** Attempts one settle transaction takes at most. */
 const MAX_SETTLE_BATCH = 200;
+/** Batches written at once, each on its own connection. */
+const SETTLE_WRITERS = 2;
 
 interface Waiting {
   finished: FinishedAttempt;
@@ -27,7 +30,7 @@ interface Waiting {
 
 export class AttemptSettler {
   private waiting: Waiting[] = [];
-  private writing: Promise<void> | null = null;
+  private writers = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -38,7 +41,10 @@ export class AttemptSettler {
   settle(finished: FinishedAttempt): Promise<AttemptVerdict> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ finished, resolve, reject });
-      this.writing ??= this.writeBatches();
+      if (this.writers < SETTLE_WRITERS) {
+        this.writers += 1;
+        void this.writeBatches();
+      }
     });
   }
 
@@ -63,6 +69,6 @@ export class AttemptSettler {
         }
       }
     }
-    this.writing = null;
+    this.writers -= 1;
   }
 }

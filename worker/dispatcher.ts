@@ -9,6 +9,7 @@
  * server/services/attempts.ts for the state machine of an attempt.
  */
 import { setMaxListeners } from "node:events";
+
 import type { JobWithMetadata, PgBoss } from "pg-boss";
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
@@ -21,6 +22,10 @@ import { DispatchWakeups } from "./dispatch-wakeups.js";
 import { createHttpDeliverer, type DeliveryRequest } from "./http-delivery.js";
 
 const MAX_FETCH_BATCH = 100;
+/** With attempts in flight, the dispatcher fetches again once this share of its concurrency is free… */
+const REFILL_SHARE = 0.25;
+/** …or this long after its last fetch. */
+const REFILL_WAIT_MS = 20;
 /** Organisations' concurrency limits change rarely; they are re-read this often. */
 const ORGANIZATION_LIMITS_REFRESH_MS = 10_000;
 /** The limit of organisations whose row has not been read yet, and the schema default. */
@@ -36,6 +41,8 @@ export interface DispatcherOptions {
   heartbeatSeconds: number;
   allowPrivateTargets: boolean;
   shutdownGraceMs: number;
+  /** Most connections open to one target origin at once (RUNLATER_CONNECTIONS_PER_HOST). */
+  connectionsPerHost?: number;
 }
 
 export class Dispatcher {
@@ -48,11 +55,18 @@ export class Dispatcher {
   private heartbeat: NodeJS.Timeout | null = null;
   private stopping = false;
   private organizationLimits: { tiers: Record<string, number>; readAt: number } = { tiers: {}, readAt: 0 };
+  private readonly refillBatch: number;
+  private lastFetchAt = 0;
 
   constructor(private readonly options: DispatcherOptions) {
     this.wakeups = new DispatchWakeups(options.databaseUrl, options.pool, options.logger);
     this.settler = new AttemptSettler(options.pool, options.boss);
-    this.deliverer = createHttpDeliverer({ allowPrivateTargets: options.allowPrivateTargets, userAgent: USER_AGENT });
+    this.refillBatch = Math.max(1, Math.min(MAX_FETCH_BATCH, Math.floor(options.concurrency * REFILL_SHARE)));
+    this.deliverer = createHttpDeliverer({
+      allowPrivateTargets: options.allowPrivateTargets,
+      userAgent: USER_AGENT,
+      connections: options.connectionsPerHost,
+    });
     // Every attempt in flight listens for shutdown on this one signal.
     setMaxListeners(options.concurrency + 10, this.shutdown.signal);
   }
@@ -84,6 +98,16 @@ export class Dispatcher {
         await this.wakeups.waitForWork();
         continue;
       }
+      // While attempts are in flight, wait a moment for a worthwhile batch to have room: refilling one free place at
+      // a time would cost a fetch and a claim per attempt. Never longer than REFILL_WAIT_MS, so slow attempts filling
+      // most places do not hold back due ones.
+      const refillAt = this.lastFetchAt + REFILL_WAIT_MS;
+      if (this.inFlight.size > 0 && free < this.refillBatch && Date.now() < refillAt) {
+        this.wakeups.wakeAt(refillAt);
+        await this.wakeups.waitForWork();
+        continue;
+      }
+      this.lastFetchAt = Date.now();
       const requested = Math.min(free, MAX_FETCH_BATCH);
       let jobs: JobWithMetadata<DispatchJobData>[] = [];
       try {
@@ -98,21 +122,20 @@ export class Dispatcher {
       } catch (error) {
         this.options.logger.error({ err: error }, "fetching due attempts failed");
       }
-      let claims = new Map<string, ClaimResult>();
-      try {
-        claims = await claimAttempts(
-          this.options.pool,
-          this.options.boss,
-          jobs.map((job) => ({ jobId: job.id, executionId: job.data.executionId })),
-        );
-      } catch (error) {
-        // The jobs stay active: pg-boss hands them out again once their heartbeat expires.
-        this.options.logger.error({ err: error, jobs: jobs.length }, "claiming fetched attempts failed");
-      }
-      for (const job of jobs) {
-        const claim = claims.get(job.id);
-        if (claim) this.track(job, claim);
-      }
+      // The batch is claimed while the loop fetches the next one: the two round trips overlap.
+      const claims =
+        jobs.length === 0
+          ? Promise.resolve(new Map<string, ClaimResult>())
+          : claimAttempts(
+              this.options.pool,
+              this.options.boss,
+              jobs.map((job) => ({ jobId: job.id, executionId: job.data.executionId })),
+            ).catch((error) => {
+              // The jobs stay active: pg-boss hands them out again once their heartbeat expires.
+              this.options.logger.error({ err: error, jobs: jobs.length }, "claiming fetched attempts failed");
+              return new Map<string, ClaimResult>();
+            });
+      for (const job of jobs) this.track(job, claims);
       if (jobs.length < requested) {
         await this.wakeups
           .armForNextDue()
@@ -141,8 +164,8 @@ export class Dispatcher {
     return this.organizationLimits.tiers;
   }
 
-  private track(job: JobWithMetadata<DispatchJobData>, claim: ClaimResult): void {
-    const run = this.runAttempt(job, claim)
+  private track(job: JobWithMetadata<DispatchJobData>, claims: Promise<Map<string, ClaimResult>>): void {
+    const run = this.runAttempt(job, claims)
       .catch((error) => this.options.logger.error({ err: error, jobId: job.id }, "attempt failed unexpectedly; its job will be retried"))
       .finally(() => {
         this.inFlight.delete(job.id);
@@ -151,8 +174,10 @@ export class Dispatcher {
     this.inFlight.set(job.id, run);
   }
 
-  private async runAttempt(job: JobWithMetadata<DispatchJobData>, claim: ClaimResult): Promise<void> {
+  private async runAttempt(job: JobWithMetadata<DispatchJobData>, claims: Promise<Map<string, ClaimResult>>): Promise<void> {
     const { logger } = this.options;
+    const claim = (await claims).get(job.id);
+    if (!claim) return;
     if (claim.kind === "lost") {
       logger.warn({ executionId: job.data.executionId, verdict: claim.verdict.kind }, "recovered an attempt lost by a stopped worker");
       return;
