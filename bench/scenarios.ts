@@ -594,8 +594,8 @@ export async function cronLateness(context: ScenarioContext, sink: Sink): Promis
       target: "≤ 1,000 ms",
       pass: firing.p99 === null ? false : firing.p99 <= 1000,
       note:
-        `${firing.count} of ${ids.length} runs fired (execution and job written, due for dispatch); max ${firing.max} ms; ` +
-        `last run written ${lastWritten} ms after the slot (negative: ahead of it); first run started ${firstStarted} ms after it`,
+        `${firing.count}/${ids.length} fired (run and job written, due); max ${firing.max} ms; ` +
+        `last written at slot ${lastWritten >= 0 ? "+" : ""}${lastWritten} ms; first started at slot +${firstStarted} ms`,
     });
     rows.push({
       scenario,
