@@ -8,23 +8,17 @@
  * Tasks are due in an hour (`--delay`), so a worker sharing the database does
  * not compete with the pushes; the numbers are the API's and PostgreSQL's.
  */
-import { parseArgs } from "node:util";
+import { parseApiBenchArgs, runClosedLoop } from "./closed-loop.js";
 
-const { values } = parseArgs({
-  options: {
-    url: { type: "string", default: "http://127.0.0.1:4000" },
-    key: { type: "string" },
-    requests: { type: "string", default: "20" },
+const { values, requests, concurrency } = parseApiBenchArgs(
+  { requests: "20", concurrency: "1" },
+  {
     batch: { type: "string", default: "1000" },
-    concurrency: { type: "string", default: "1" },
     delay: { type: "string", default: "1h" },
     warmup: { type: "string", default: "2" },
   },
-});
-if (!values.key) throw new Error("--key <API key> is required");
-const requests = Number(values.requests);
+);
 const batchSize = Number(values.batch);
-const concurrency = Number(values.concurrency);
 
 const body = JSON.stringify({
   defaults: { url: "https://example.com/bench", delay: values.delay, retries: 2 },
@@ -46,19 +40,7 @@ async function pushBatch(): Promise<number> {
 
 for (let index = 0; index < Number(values.warmup); index++) await pushBatch();
 
-const latencies: number[] = [];
-let next = 0;
-const started = performance.now();
-await Promise.all(
-  Array.from({ length: concurrency }, async () => {
-    while (next < requests) {
-      next++;
-      latencies.push(await pushBatch());
-    }
-  }),
-);
-const seconds = (performance.now() - started) / 1000;
-latencies.sort((a, b) => a - b);
+const { seconds, latencies } = await runClosedLoop(requests, concurrency, pushBatch);
 const tasks = requests * batchSize;
 console.log(
   `${tasks} tasks in ${requests} batches of ${batchSize} (concurrency ${concurrency}): ${seconds.toFixed(2)} s, ` +

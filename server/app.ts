@@ -5,8 +5,10 @@
  */
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
+import { AlertMailer } from "../worker/alert-mailer.js";
 import { CronScheduler } from "../worker/cron-scheduler.js";
 import { Dispatcher } from "../worker/dispatcher.js";
+import { MonitorChecker } from "../worker/monitor-checker.js";
 import type { Config } from "./config.js";
 import { createHttpServer } from "./http/server.js";
 import type { Logger } from "./logger.js";
@@ -31,6 +33,8 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
   let live: LiveEventHub | null = null;
   let dispatcher: Dispatcher | null = null;
   let cronScheduler: CronScheduler | null = null;
+  let monitorChecker: MonitorChecker | null = null;
+  let alertMailer: AlertMailer | null = null;
   let bootstrapApiKey: string | null = null;
   try {
     if (role !== "worker") {
@@ -56,10 +60,23 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         heartbeatSeconds: config.jobHeartbeatSeconds,
         allowPrivateTargets: config.allowPrivateTargets,
         shutdownGraceMs: config.shutdownGraceMs,
+        connectionsPerHost: config.connectionsPerHost,
       });
       await dispatcher.start();
       cronScheduler = new CronScheduler({ pool: runtime.pool, boss: runtime.boss, logger });
       cronScheduler.start();
+      monitorChecker = new MonitorChecker({ pool: runtime.pool, boss: runtime.boss, logger });
+      monitorChecker.start();
+      if (config.smtpUrl) {
+        alertMailer = new AlertMailer({
+          pool: runtime.pool,
+          logger,
+          smtpUrl: config.smtpUrl,
+          from: config.smtpFrom,
+          emailsPerHour: config.alertEmailsPerHour,
+        });
+        alertMailer.start();
+      }
     }
   } catch (error) {
     await server?.close();
@@ -82,6 +99,8 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         server?.closeIdleConnections();
         await live?.stop();
         await cronScheduler?.stop();
+        await monitorChecker?.stop();
+        await alertMailer?.stop();
         await dispatcher?.stop();
         server?.closeAllConnections();
         await closed;

@@ -38,6 +38,8 @@ const environmentSchema = z.object({
   RUNLATER_SIGNING_SECRET_GRACE_HOURS: integer(0, 24 * 30).default(24),
   /** Attempts one worker process runs at once. */
   RUNLATER_WORKER_CONCURRENCY: integer(1, 10_000).default(100),
+  /** Most keep-alive connections one worker process opens to one target origin (host and port). */
+  RUNLATER_CONNECTIONS_PER_HOST: integer(1, 1000).default(32),
   /** Seconds a graceful shutdown waits for in-flight attempts before aborting them. */
   RUNLATER_SHUTDOWN_GRACE_SECONDS: integer(0, 600).default(30),
   /** Seconds without a heartbeat after which a running attempt counts as lost (worker crashed). */
@@ -63,6 +65,15 @@ const environmentSchema = z.object({
   RUNLATER_SUBSCRIPTION_BUFFER: integer(10, 1_000_000).default(10_000),
   /** How often live connections' credentials are checked again (revocations are also acted on at once). */
   RUNLATER_SUBSCRIPTION_RECHECK_SECONDS: integer(1, 3600).default(60),
+  /** SMTP server for email alerts: smtp://user:password@host:587 or smtps://…:465. Unset: no email channels. */
+  RUNLATER_SMTP_URL: z
+    .string()
+    .refine((value) => /^smtps?:\/\/[^/]+/.test(value), "must be an smtp:// or smtps:// URL")
+    .optional(),
+  /** The From address of alert emails. */
+  RUNLATER_SMTP_FROM: z.string().min(3).default("Runlater <alerts@localhost>"),
+  /** Alert emails per organisation per hour; beyond it, alerts are held and sent as one digest. */
+  RUNLATER_ALERT_EMAILS_PER_HOUR: integer(1, 10_000).default(10),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -79,6 +90,7 @@ export interface Config {
   allowPrivateTargets: boolean;
   signingSecretGraceMs: number;
   workerConcurrency: number;
+  connectionsPerHost: number;
   shutdownGraceMs: number;
   jobHeartbeatSeconds: number;
   superviseIntervalSeconds: number;
@@ -89,6 +101,9 @@ export interface Config {
   trustProxy: boolean;
   subscriptionBufferSize: number;
   subscriptionRecheckSeconds: number;
+  smtpUrl: string | undefined;
+  smtpFrom: string;
+  alertEmailsPerHour: number;
   logLevel: Environment["LOG_LEVEL"];
 }
 
@@ -120,6 +135,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     allowPrivateTargets: env.RUNLATER_ALLOW_PRIVATE_TARGETS ?? !isProduction,
     signingSecretGraceMs: env.RUNLATER_SIGNING_SECRET_GRACE_HOURS * 3_600_000,
     workerConcurrency: env.RUNLATER_WORKER_CONCURRENCY,
+    connectionsPerHost: env.RUNLATER_CONNECTIONS_PER_HOST,
     shutdownGraceMs: env.RUNLATER_SHUTDOWN_GRACE_SECONDS * 1000,
     jobHeartbeatSeconds: env.RUNLATER_JOB_HEARTBEAT_SECONDS,
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,
@@ -130,6 +146,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: env.RUNLATER_TRUST_PROXY,
     subscriptionBufferSize: env.RUNLATER_SUBSCRIPTION_BUFFER,
     subscriptionRecheckSeconds: env.RUNLATER_SUBSCRIPTION_RECHECK_SECONDS,
+    smtpUrl: env.RUNLATER_SMTP_URL,
+    smtpFrom: env.RUNLATER_SMTP_FROM,
+    alertEmailsPerHour: env.RUNLATER_ALERT_EMAILS_PER_HOUR,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -11,6 +11,7 @@ import type { Services } from "../runtime.js";
 import { authenticate } from "./authenticate.js";
 import { createDashboardHandler } from "./dashboard.js";
 import { errorBody, jsonResponse } from "./errors.js";
+import { publicRouteFor } from "./public-routes.js";
 import { OPENAPI_PATH, REST_BASE_PATH, SWAGGER_UI_PATH } from "./rest.js";
 import { createRestBodyValidator, type RestBodyValidator } from "./rest-validation.js";
 import { CSRF_COOKIE, CSRF_HEADER, clearedSessionCookies, isValidCsrfToken, sessionCookies } from "./session-cookies.js";
@@ -64,6 +65,9 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
   async function handle(request: http.IncomingMessage): Promise<Response> {
     const url = new URL(request.url ?? "/", "http://runlater.local");
     if (url.pathname === "/health") return checkHealth(services);
+    // Inbound webhooks, pings, status pages and badges: no API key, their own body limits (public-routes.ts).
+    const publicRoute = publicRouteFor(url.pathname);
+    if (publicRoute) return publicRoute(services, request, url);
     const isGraphQL = url.pathname === GRAPHQL_PATH;
     const isRest = url.pathname === REST_BASE_PATH || url.pathname.startsWith(`${REST_BASE_PATH}/`);
     // SOFA also mounts webhook subscriptions (/webhook): the server would POST events to any URL a caller names,

@@ -4,8 +4,8 @@ import { createInvite, revokeInvite } from "../services/invites.js";
 import { removeMember, requireRole, updateMemberRole } from "../services/memberships.js";
 import { asUuid } from "../services/tasks.js";
 import { MemberRoleEnum } from "./account.js";
-import type { GraphQLContext } from "./builder.js";
 import { builder } from "./builder.js";
+import { publicBaseUrl } from "./public-url.js";
 
 const InviteRef = builder.prismaObject("Invite", {
   description: "An invitation to join your organisation. Its link is shown once, when it is created.",
@@ -35,15 +35,6 @@ const CreateInviteInput = builder.inputType("CreateInviteInput", {
     email: t.string({ required: false, description: "Restricts the invite to the account with this email." }),
   }),
 });
-
-/** Where users reach this installation: RUNLATER_PUBLIC_URL, or the address this request was sent to. */
-function publicUrl(context: GraphQLContext): string {
-  const configured = context.services.config.publicUrl;
-  if (configured) return configured;
-  const forwardedProto = context.services.config.trustProxy ? context.request.headers.get("x-forwarded-proto") : null;
-  const protocol = forwardedProto?.split(",")[0]?.trim() || (context.services.config.isProduction ? "https" : "http");
-  return `${protocol}://${context.request.headers.get("host") ?? "localhost"}`;
-}
 
 builder.queryFields((t) => ({
   members: t.prismaField({
@@ -77,7 +68,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateInviteInput, required: true, description: "The invite." }) },
     resolve: async (_root, { input }, context) => {
       const { invite, token } = await createInvite(context.services.pool, context.principal, input);
-      return { invite, url: `${publicUrl(context)}/invite/${token}` };
+      return { invite, url: `${publicBaseUrl(context)}/invite/${token}` };
     },
   }),
   revokeInvite: t.prismaField({

@@ -16,6 +16,9 @@ builder.prismaObject("Organization", {
         "Attempts of this organisation in flight at once, across all workers (default 5). Beyond it, attempts wait, " +
         "so one organisation's backlog never delays another's tasks.",
     }),
+    inboundRetentionDays: t.exposeInt("inboundRetentionDays", {
+      description: "Days inbound webhook events are kept (setInboundRetention); older ones are deleted.",
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When it was created." }),
   }),
 });

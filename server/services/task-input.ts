@@ -32,7 +32,16 @@ export const limits = {
 } as const;
 
 /** Headers Runlater sets itself, or that would corrupt the request if a user set them. */
-const RESERVED_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"]);
+export const RESERVED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export interface TaskSpec {
@@ -219,24 +228,25 @@ function encodeBody(body: unknown): Pick<TaskSpec, "body" | "bodyEncoding"> {
   return encoded;
 }
 
-function parseHeaders(headers: Record<string, unknown> | undefined): Record<string, string> {
+/** Validates request headers given by a user; errors name `${field}.<header>`. */
+export function parseHeaders(headers: Record<string, unknown> | undefined, field = "headers"): Record<string, string> {
   if (!headers) return {};
   const entries = Object.entries(headers);
   if (entries.length > limits.maxHeaders) {
-    throw validationError("headers", `at most ${limits.maxHeaders} headers are allowed; got ${entries.length}`);
+    throw validationError(field, `at most ${limits.maxHeaders} headers are allowed; got ${entries.length}`);
   }
   const result: Record<string, string> = {};
   for (const [name, value] of entries) {
-    const field = `headers.${name}`;
-    if (!HEADER_NAME.test(name)) throw validationError(field, `"${name}" is not a valid header name`);
+    const headerField = `${field}.${name}`;
+    if (!HEADER_NAME.test(name)) throw validationError(headerField, `"${name}" is not a valid header name`);
     const lower = name.toLowerCase();
-    if (RESERVED_HEADERS.has(lower)) throw validationError(field, `header "${name}" is set by Runlater and cannot be overridden`);
+    if (RESERVED_HEADERS.has(lower)) throw validationError(headerField, `header "${name}" is set by Runlater and cannot be overridden`);
     if (lower.startsWith("runlater-"))
-      throw validationError(field, `headers starting with "Runlater-" are reserved for Runlater's own metadata`);
-    if (typeof value !== "string") throw validationError(field, `header "${name}" must have a string value`);
-    if (/[\r\n\0]/.test(value)) throw validationError(field, `header "${name}" must not contain line breaks or NUL`);
+      throw validationError(headerField, `headers starting with "Runlater-" are reserved for Runlater's own metadata`);
+    if (typeof value !== "string") throw validationError(headerField, `header "${name}" must have a string value`);
+    if (/[\r\n\0]/.test(value)) throw validationError(headerField, `header "${name}" must not contain line breaks or NUL`);
     if (value.length > limits.maxHeaderValueLength) {
-      throw validationError(field, `header "${name}" is longer than ${limits.maxHeaderValueLength} characters`);
+      throw validationError(headerField, `header "${name}" is longer than ${limits.maxHeaderValueLength} characters`);
     }
     result[name] = value;
   }
