@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RunningInstance } from "../../server/app.js";
 import { type BuiltDashboard, buildDashboard, launchChromium } from "../helpers/chromium.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
@@ -45,7 +45,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
   // Under the test's own timeout, so a missing element fails with Playwright's description of it.
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(20_000);
 }, 300_000);
 
 afterAll(async () => {
@@ -59,7 +59,14 @@ afterAll(async () => {
 // The viewport, not the full page: sticky sidebars and form footers would be drawn mid-page.
 const screenshot = (name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 
-describe("dashboard end to end", () => {
+// What the page showed when a step failed: the first thing to look at in CI's artifacts.
+afterEach(async (context) => {
+  if (context.task.result?.state === "fail")
+    await screenshot(`failed-${context.task.name.replace(/\W+/g, "-").slice(0, 60)}`).catch(() => {});
+});
+
+// Generous bounds: the machine running this may be busy; each step normally takes 1–8 s.
+describe("dashboard end to end", { timeout: 60_000 }, () => {
   it("sends the first visitor of an empty installation to sign-up, and signs them in as its owner", async () => {
     await page.goto(instance.url!);
     await page.waitForURL(/\/signup$/);
@@ -121,7 +128,9 @@ describe("dashboard end to end", () => {
     await page.getByLabel("Delay", { exact: true }).fill("whenever");
     await page.getByRole("button", { name: "Create task" }).click();
     const refusal = page.locator(".field-invalid", { has: page.getByLabel("Delay", { exact: true }) }).locator(".field-error");
-    await refusal.waitFor();
+    // Whatever the page shows first (the field's error, or an error above the form) says what happened.
+    await page.locator(".field-invalid .field-error, .notice-danger").first().waitFor();
+    expect(await refusal.count(), await page.locator(".notice-danger").allTextContents().then(String)).toBe(1);
     expect(await refusal.textContent()).toMatch(/delay|duration/i);
     expect(sink.requests).toEqual([]);
     await screenshot("create-task-refused");
