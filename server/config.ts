@@ -36,7 +36,7 @@ const environmentSchema = z.object({
   RUNLATER_ALLOW_PRIVATE_TARGETS: booleanFlag.optional(),
   /** How long the previous signing secret stays valid after a rotation. */
   RUNLATER_SIGNING_SECRET_GRACE_HOURS: integer(0, 24 * 30).default(24),
-  /** Attempts one worker process runs at once. */
+  /** HTTP attempts one worker process runs at once (as many more may be being claimed, and as many settled). */
   RUNLATER_WORKER_CONCURRENCY: integer(1, 10_000).default(100),
   /** Most keep-alive connections one worker process opens to one target origin (host and port). */
   RUNLATER_CONNECTIONS_PER_HOST: integer(1, 1000).default(32),

@@ -5,21 +5,25 @@
  * holds back the others), together with the attempts that finish at the same
  * time (attempt-settler.ts). Round trips to PostgreSQL, not CPU, bound
  * throughput, hence the batches: a fetched batch costs a fetch and a claim, and
- * a settled batch one transaction, whatever their size. See
- * server/services/attempts.ts for the state machine of an attempt.
+ * a settled batch one transaction, whatever their size. The stages overlap:
+ * the next batches are fetched and claimed while requests run, and a finished
+ * request gives its HTTP place to the next attempt while it waits for its
+ * settle batch, so a slow round trip to the database never leaves places idle.
+ * See server/services/attempts.ts for the state machine of an attempt.
  */
 import { setMaxListeners } from "node:events";
 
-import type { JobWithMetadata, PgBoss } from "pg-boss";
+import type { Job, PgBoss } from "pg-boss";
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
 import { type ClaimedAttempt, type ClaimResult, claimAttempts } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE, type DispatchJobData } from "../server/services/dispatch-queue.js";
 import { admitWaitingAttempts } from "../server/services/queues.js";
+import type { AttemptVerdict } from "../server/services/retry-policy.js";
 import { signatureHeader } from "../server/services/signature.js";
 import { AttemptSettler } from "./attempt-settler.js";
 import { DispatchWakeups } from "./dispatch-wakeups.js";
-import { createHttpDeliverer, type DeliveryRequest } from "./http-delivery.js";
+import { createHttpDeliverer, type DeliveryOutcome, type DeliveryRequest } from "./http-delivery.js";
 
 const MAX_FETCH_BATCH = 100;
 /** With attempts in flight, the dispatcher fetches again once this share of its concurrency is free… */
@@ -57,6 +61,14 @@ export class Dispatcher {
   private organizationLimits: { tiers: Record<string, number>; readAt: number } = { tiers: {}, readAt: 0 };
   private readonly refillBatch: number;
   private lastFetchAt = 0;
+  // Every attempt in `inFlight` is in one of three stages, each holding at most `concurrency` attempts:
+  /** Fetched, and being claimed or waiting for an HTTP place. */
+  private starting = 0;
+  /** Sending its HTTP request (the places); `placeWaiters` wait for one to be handed over. */
+  private delivering = 0;
+  private readonly placeWaiters: Array<() => void> = [];
+  /** Its request has finished; its outcome is not committed yet. */
+  private settling = 0;
 
   constructor(private readonly options: DispatcherOptions) {
     this.wakeups = new DispatchWakeups(options.databaseUrl, options.pool, options.logger);
@@ -93,7 +105,10 @@ export class Dispatcher {
 
   private async fetchLoop(): Promise<void> {
     while (!this.stopping) {
-      const free = this.options.concurrency - this.inFlight.size;
+      // A pipeline: the next batches are fetched and claimed while requests run, and finished requests wait for their
+      // settle batch without holding an HTTP place. Each stage holds up to `concurrency` attempts; when settling falls
+      // that far behind, the database is the bottleneck and fetching more would only lengthen its queue.
+      const free = this.settling >= this.options.concurrency ? 0 : this.options.concurrency - this.starting;
       if (free <= 0) {
         await this.wakeups.waitForWork();
         continue;
@@ -109,19 +124,23 @@ export class Dispatcher {
       }
       this.lastFetchAt = Date.now();
       const requested = Math.min(free, MAX_FETCH_BATCH);
-      let jobs: JobWithMetadata<DispatchJobData>[] = [];
-      try {
-        await this.admitQueuedAttempts();
-        jobs = await this.options.boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
-          batchSize: requested,
-          includeMetadata: true,
-          // Per-organisation fairness: no organisation has more attempts in flight (across all
-          // workers) than its limit, so one organisation's backlog never delays another's tasks.
-          groupConcurrency: { default: DEFAULT_ORGANIZATION_CONCURRENCY, tiers: await this.organizationTiers() },
-        });
-      } catch (error) {
-        this.options.logger.error({ err: error }, "fetching due attempts failed");
-      }
+      // Admission runs beside the fetch, not before it: in a backlog it almost never finds anything, and waiting for
+      // it would add a round trip to every batch. A pass that admits attempts makes the loop fetch again at once.
+      const [admission, fetched] = await Promise.allSettled([
+        this.admitQueuedAttempts(),
+        this.organizationTiers().then((tiers) =>
+          this.options.boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
+            batchSize: requested,
+            // Per-organisation fairness: no organisation has more attempts in flight (across all
+            // workers) than its limit, so one organisation's backlog never delays another's tasks.
+            groupConcurrency: { default: DEFAULT_ORGANIZATION_CONCURRENCY, tiers },
+          }),
+        ),
+      ]);
+      if (admission.status === "rejected") this.options.logger.error({ err: admission.reason }, "admitting waiting attempts failed");
+      if (fetched.status === "rejected") this.options.logger.error({ err: fetched.reason }, "fetching due attempts failed");
+      const jobs = fetched.status === "fulfilled" ? fetched.value : [];
+      const admitted = admission.status === "fulfilled" ? admission.value : 0;
       // The batch is claimed while the loop fetches the next one: the two round trips overlap.
       const claims =
         jobs.length === 0
@@ -136,7 +155,7 @@ export class Dispatcher {
               return new Map<string, ClaimResult>();
             });
       for (const job of jobs) this.track(job, claims);
-      if (jobs.length < requested) {
+      if (jobs.length < requested && admitted === 0) {
         await this.wakeups
           .armForNextDue()
           .catch((error) => this.options.logger.error({ err: error }, "reading the next due attempt failed"));
@@ -146,10 +165,11 @@ export class Dispatcher {
   }
 
   /** Gives pg-boss jobs to the attempts that queues with free slots may start now (see queues.ts). */
-  private async admitQueuedAttempts(): Promise<void> {
-    const { retryAt } = await admitWaitingAttempts(this.options.pool, this.options.boss);
+  private async admitQueuedAttempts(): Promise<number> {
+    const { admitted, retryAt } = await admitWaitingAttempts(this.options.pool, this.options.boss);
     // A rate-limited queue may admit again once its window moves on.
     if (retryAt) this.wakeups.wakeAt(retryAt.getTime());
+    return admitted;
   }
 
   /** Jobs carry their organisation id as group tier; organisations with a non-default limit get a tier. */
@@ -164,7 +184,8 @@ export class Dispatcher {
     return this.organizationLimits.tiers;
   }
 
-  private track(job: JobWithMetadata<DispatchJobData>, claims: Promise<Map<string, ClaimResult>>): void {
+  private track(job: Job<DispatchJobData>, claims: Promise<Map<string, ClaimResult>>): void {
+    this.starting += 1;
     const run = this.runAttempt(job, claims)
       .catch((error) => this.options.logger.error({ err: error, jobId: job.id }, "attempt failed unexpectedly; its job will be retried"))
       .finally(() => {
@@ -174,9 +195,16 @@ export class Dispatcher {
     this.inFlight.set(job.id, run);
   }
 
-  private async runAttempt(job: JobWithMetadata<DispatchJobData>, claims: Promise<Map<string, ClaimResult>>): Promise<void> {
+  private async runAttempt(job: Job<DispatchJobData>, claims: Promise<Map<string, ClaimResult>>): Promise<void> {
     const { logger } = this.options;
-    const claim = (await claims).get(job.id);
+    let claim: ClaimResult | undefined;
+    try {
+      claim = (await claims).get(job.id);
+      if (claim?.kind === "claimed") await this.takeHttpPlace();
+    } finally {
+      this.starting -= 1;
+      this.wakeups.wake();
+    }
     if (!claim) return;
     if (claim.kind === "lost") {
       logger.warn({ executionId: job.data.executionId, verdict: claim.verdict.kind }, "recovered an attempt lost by a stopped worker");
@@ -187,12 +215,40 @@ export class Dispatcher {
       return;
     }
     if (claim.kind !== "claimed") return;
-    const outcome = await this.deliverer.deliver(buildDeliveryRequest(claim.attempt), this.shutdown.signal);
-    const verdict = await this.settler.settle({ claimed: { ...claim.attempt, jobId: job.id }, outcome });
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.deliverer.deliver(buildDeliveryRequest(claim.attempt), this.shutdown.signal);
+    } finally {
+      this.releaseHttpPlace();
+    }
+    this.settling += 1;
+    this.wakeups.wake();
+    let verdict: AttemptVerdict;
+    try {
+      verdict = await this.settler.settle({ claimed: { ...claim.attempt, jobId: job.id }, outcome });
+    } finally {
+      this.settling -= 1;
+    }
     logger.debug(
       { taskId: claim.attempt.task.id, attempt: claim.attempt.attempt, outcome: outcome.kind, verdict: verdict.kind },
       "attempt settled",
     );
+  }
+
+  /** Resolves once the attempt may send its request: at most `concurrency` requests run at once. */
+  private async takeHttpPlace(): Promise<void> {
+    if (this.delivering < this.options.concurrency) {
+      this.delivering += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.placeWaiters.push(resolve));
+  }
+
+  private releaseHttpPlace(): void {
+    const next = this.placeWaiters.shift();
+    // The place passes straight to the next waiting attempt.
+    if (next) next();
+    else this.delivering -= 1;
   }
 
   private async touchInFlight(): Promise<void> {

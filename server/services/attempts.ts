@@ -29,7 +29,7 @@ import { bossDb, DISPATCH_QUEUE, enqueueAttempts, insertDispatchJobs, notifyDue 
 import { requestAdmission } from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
 import { breakerKey, findBreakers, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
-import { recordTaskHealth } from "./task-health.js";
+import { type FinishedRun, recordTasksHealth } from "./task-health.js";
 import type { TaskRow } from "./tasks.js";
 import { TASK_COLUMNS } from "./tasks.js";
 
@@ -88,8 +88,10 @@ export async function claimAttempts(pool: Pool, boss: PgBoss, jobs: AttemptJob[]
   return withTransaction(pool, async (client) => {
     const results = new Map<string, ClaimResult>();
     // Ordered locks: two workers claiming overlapping batches never wait on each other in a cycle.
-    const { rows } = await client.query<ClaimRow>(
-      `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
+    const { rows } = await client.query<ClaimRow>({
+      // Named: prepared once per connection, these statements run for every batch.
+      name: "runlater-claim-read",
+      text: `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
               CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
               -- A cron slot's run was created ahead of its slot: SKIP_IF_RUNNING is decided now, at the slot.
               CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
@@ -102,8 +104,8 @@ export async function claimAttempts(pool: Pool, boss: PgBoss, jobs: AttemptJob[]
        WHERE e.id = ANY($1::uuid[])
        ORDER BY e.id
        FOR UPDATE OF e`,
-      [jobs.map((job) => job.executionId)],
-    );
+      values: [jobs.map((job) => job.executionId)],
+    });
     const rowOf = new Map(rows.map((row) => [row.id, row]));
     const runnable = (row: ClaimRow | undefined): row is ClaimRow =>
       row?.status === "PENDING" && row.task.status !== "CANCELLED" && row.busyRun === null;
@@ -129,25 +131,26 @@ export async function claimAttempts(pool: Pool, boss: PgBoss, jobs: AttemptJob[]
     }
     if (toRun.length === 0) return results;
 
-    await client.query("UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[])", [
-      toRun.map(({ job }) => job.executionId),
-    ]);
-    // Two runs of one cron task in a batch (overlap ALLOW) update its row once: either attempt number will do.
-    const { rows: tasks } = await client.query<TaskRow>(
-      `UPDATE tasks t SET status = 'RUNNING', attempts = c.claimed_attempt, updated_at = now()
-       FROM unnest($1::uuid[], $2::int[]) AS c(claimed_task_id, claimed_attempt)
-       WHERE t.id = c.claimed_task_id
-       RETURNING ${TASK_COLUMNS}`,
-      [toRun.map(({ row }) => row.task.id), toRun.map(({ row }) => row.attempt)],
-    );
-    const taskOf = new Map(tasks.map((task) => [task.id, task]));
+    // One statement for both rows of every attempt; two runs of one cron task in a batch (overlap ALLOW) update its
+    // row once: either attempt number will do.
+    await client.query({
+      name: "runlater-claim-write",
+      text: `WITH claimed AS (
+         UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt)
+       UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
+       FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
+       WHERE t.id = c.task_id`,
+      values: [toRun.map(({ job }) => job.executionId)],
+    });
+    const claimedAt = new Date();
     for (const { job, row, tracked } of toRun) {
       results.set(job.jobId, {
         kind: "claimed",
         attempt: {
           executionId: job.executionId,
           attempt: row.attempt,
-          task: { ...(taskOf.get(row.task.id) as TaskRow), attempts: row.attempt },
+          // The row as the claim read it, with what the statement above changed.
+          task: { ...reviveTaskRow(row.task), status: "RUNNING", attempts: row.attempt, updatedAt: claimedAt },
           signingSecrets: row.previous ? [row.current, row.previous] : [row.current],
           breakerTracked: tracked,
         },
@@ -266,14 +269,15 @@ interface AttemptToSettle {
 
 async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: AttemptToSettle[]): Promise<void> {
   const responseOf = (outcome: DeliveryOutcome) => (outcome.kind === "response" ? outcome : null);
-  await client.query(
-    `UPDATE executions e SET status = s.status, finished_at = now(), duration_ms = s.duration_ms, response_status = s.response_status,
+  await client.query({
+    name: "runlater-settle-executions",
+    text: `UPDATE executions e SET status = s.status, finished_at = now(), duration_ms = s.duration_ms, response_status = s.response_status,
             response_headers = s.response_headers, response_body = s.response_body,
             response_body_truncated = s.response_body_truncated, error = s.error
      FROM unnest($1::uuid[], $2::execution_status[], $3::int[], $4::int[], $5::jsonb[], $6::text[], $7::boolean[], $8::text[])
        AS s(execution_id, status, duration_ms, response_status, response_headers, response_body, response_body_truncated, error)
      WHERE e.id = s.execution_id`,
-    [
+    values: [
       attempts.map(({ claimed }) => claimed.executionId),
       attempts.map(({ outcome, verdict }) => executionStatusFor(outcome, verdict)),
       attempts.map(({ outcome }) => Math.round(outcome.durationMs)),
@@ -287,12 +291,13 @@ async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: Attemp
       attempts.map(({ outcome }) => responseOf(outcome)?.bodyTruncated ?? false),
       attempts.map(({ verdict }) => (verdict.kind === "succeeded" ? null : verdict.reason)),
     ],
-  );
+  });
   // Lock the tasks (in order): a concurrent cancel must either see these outcomes or prevent the retries.
-  const { rows } = await client.query<{ id: string; cancelled: boolean }>(
-    "SELECT id, status = 'CANCELLED' AS cancelled FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
-    [attempts.map(({ claimed }) => claimed.task.id)],
-  );
+  const { rows } = await client.query<{ id: string; cancelled: boolean }>({
+    name: "runlater-settle-lock-tasks",
+    text: "SELECT id, status = 'CANCELLED' AS cancelled FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+    values: [attempts.map(({ claimed }) => claimed.task.id)],
+  });
   const cancelledTasks = new Set(rows.filter((row) => row.cancelled).map((row) => row.id));
 
   const cronTasks: string[] = [];
@@ -319,26 +324,29 @@ async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: Attemp
     );
   }
   if (finishedTasks.length > 0) {
-    await client.query(
-      `UPDATE tasks t SET status = f.status, completed_at = now(), updated_at = now()
+    await client.query({
+      name: "runlater-settle-finish-tasks",
+      text: `UPDATE tasks t SET status = f.status, completed_at = now(), updated_at = now()
        FROM unnest($1::uuid[], $2::task_status[]) AS f(finished_task_id, status) WHERE t.id = f.finished_task_id`,
-      [finishedTasks.map((task) => task.id), finishedTasks.map((task) => task.status)],
-    );
+      values: [finishedTasks.map((task) => task.id), finishedTasks.map((task) => task.status)],
+    });
   }
   // Callbacks (callbackUrl, onFailureUrl) are CALLBACK tasks, written in this transaction with the outcome they report,
   // the task's new status included.
+  const finishedRuns: FinishedRun[] = [];
   for (const { claimed, verdict } of attempts) {
     const cancelled = cancelledTasks.has(claimed.task.id);
     await scheduleCallbacks(client, boss, { executionId: claimed.executionId, task: claimed.task, verdict, cancelled });
-    // A run that ended FAILED, or succeeded after one that did, changes the task's (or its endpoint's) health: alerts.
     if (verdict.kind !== "retry" && !cancelled) {
-      await recordTaskHealth(client, boss, {
+      finishedRuns.push({
         task: claimed.task,
         succeeded: verdict.kind === "succeeded",
         reason: verdict.kind === "failed" ? verdict.reason : null,
       });
     }
   }
+  // A run that ended FAILED, or succeeded after one that did, changes the task's (or its endpoint's) health: alerts.
+  await recordTasksHealth(client, boss, finishedRuns);
   if (queueSlotFreed) await requestAdmission(client);
   await boss.complete(
     DISPATCH_QUEUE,
