@@ -10,6 +10,7 @@ import { applyMigrations } from "./db/migrate.js";
 import { createPool, type Pool } from "./db/pool.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import type { Logger } from "./logger.js";
+import { ApiKeyCache } from "./services/api-key-cache.js";
 import { ensureDispatchQueue } from "./services/dispatch-queue.js";
 
 export type Role = "all" | "server" | "worker";
@@ -21,6 +22,8 @@ export interface Services {
   pool: Pool;
   prisma: PrismaClient;
   boss: PgBoss;
+  /** API keys this process has authenticated recently (api-key-cache.ts). */
+  apiKeys: ApiKeyCache;
 }
 
 export interface Runtime extends Services {
@@ -73,7 +76,8 @@ export async function startRuntime(config: Config, logger: Logger, role: Role): 
     closers.push(() => boss.stop({ graceful: false, close: true }));
     await ensureDispatchQueue(boss, { heartbeatSeconds: config.jobHeartbeatSeconds });
 
-    return { config, logger, databaseUrl, pool, prisma, boss, close };
+    const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
+    return { config, logger, databaseUrl, pool, prisma, boss, apiKeys, close };
   } catch (error) {
     await close();
     throw error;
