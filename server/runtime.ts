@@ -12,6 +12,7 @@ import { PrismaClient } from "./generated/prisma/client.js";
 import type { Logger } from "./logger.js";
 import { ApiKeyCache } from "./services/api-key-cache.js";
 import { ensureDispatchQueue } from "./services/dispatch-queue.js";
+import { PushAnnouncer } from "./services/push-announcer.js";
 
 export type Role = "all" | "server" | "worker";
 
@@ -24,6 +25,8 @@ export interface Services {
   boss: PgBoss;
   /** API keys this process has authenticated recently (api-key-cache.ts). */
   apiKeys: ApiKeyCache;
+  /** Sends the notifications of API pushes after they commit, many pushes at once (push-announcer.ts). */
+  announcer: PushAnnouncer;
 }
 
 export interface Runtime extends Services {
@@ -77,7 +80,10 @@ export async function startRuntime(config: Config, logger: Logger, role: Role): 
     await ensureDispatchQueue(boss, { heartbeatSeconds: config.jobHeartbeatSeconds });
 
     const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
-    return { config, logger, databaseUrl, pool, prisma, boss, apiKeys, close };
+    const announcer = new PushAnnouncer(pool, logger);
+    // Before the pool closes (closers run in reverse order).
+    closers.push(() => announcer.flush());
+    return { config, logger, databaseUrl, pool, prisma, boss, apiKeys, announcer, close };
   } catch (error) {
     await close();
     throw error;

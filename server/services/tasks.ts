@@ -14,6 +14,7 @@ import { DomainError, notFound } from "../errors.js";
 import type { Task } from "../generated/prisma/client.js";
 import { insertCronTask, triggerCronTask, withdrawPreparedRun } from "./cron-tasks.js";
 import { bossDb, DISPATCH_CHANNEL, DISPATCH_QUEUE, notifyDue } from "./dispatch-queue.js";
+import type { PushAnnouncer } from "./push-announcer.js";
 import { planPushes } from "./push-policies.js";
 import { requestAdmission } from "./queues.js";
 import { assertCallbackTargetsAllowed, assertTargetUrlAllowed } from "./target-policy.js";
@@ -35,6 +36,8 @@ export interface TaskDependencies {
   pool: Pool;
   boss: PgBoss;
   config: { allowPrivateTargets: boolean };
+  /** Announces plain pushes after they commit; without it, each push notifies in its own statement. */
+  announcer?: PushAnnouncer;
 }
 
 export interface PushTaskOptions {
@@ -55,7 +58,7 @@ export async function pushTask(
   const spec = validatePush(fields, now, deps.config);
   const idempotencyKey = normaliseIdempotencyKey(options.idempotencyKey);
   if (!idempotencyKey && isPlainPush([spec])) {
-    const [task] = await insertTasks(deps.pool, organizationId, [spec]);
+    const [task] = await insertTasks(deps.pool, organizationId, [spec], { announcer: deps.announcer });
     return { task: task as TaskRow, created: true };
   }
 
@@ -270,13 +273,19 @@ const columnNames = INSERTED_TASK_COLUMNS.map((column) => column.name).join(", "
  * Attempts of a named queue carry its name and the task's priority, which
  * admission reads from one index in order.
  *
- * $1 is the organisation, $2 the task ids, $3 the first executions' ids, $4 the dispatch channel and $5 the earliest
- * due time (epoch ms) it announces; then one array per column. It answers only the statement's time (created_at,
- * rounded as the column rounds it): the rest is known. The queue part is left out when no task names a queue, as an
- * INSERT of no rows still runs the queues' statement trigger.
+ * `announced`: the statement sends no notification (neither the wake-up nor
+ * the live-event triggers', which read the setting) and a PushAnnouncer sends
+ * them after commit. For a statement outside any transaction only: the
+ * setting lasts until its transaction ends.
+ *
+ * $1 is the organisation, $2 the task ids, $3 the first executions' ids; unless announced, $4 the dispatch channel and
+ * $5 the earliest due time (epoch ms) it announces; then one array per column. It answers only the statement's time
+ * (created_at, rounded as the column rounds it): the rest is known. The queue part is left out when no task names a
+ * queue, as an INSERT of no rows still runs the queues' statement trigger.
  */
-function insertTasksSql(withQueues: boolean): string {
-  const parameters = INSERTED_TASK_COLUMNS.map((column, index) => `$${index + 6}::${column.type}[]`).join(", ");
+function insertTasksSql(options: { withQueues: boolean; announced: boolean }): string {
+  const first = options.announced ? 4 : 6;
+  const parameters = INSERTED_TASK_COLUMNS.map((column, index) => `$${index + first}::${column.type}[]`).join(", ");
   return `WITH input AS (
     SELECT * FROM unnest($2::uuid[], $3::uuid[], ${parameters}) AS input(id, execution_id, ${columnNames})
   ), task AS (
@@ -285,7 +294,7 @@ function insertTasksSql(withQueues: boolean): string {
     INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for, queue, priority)
     SELECT execution_id, $1, id, 1, 'PENDING', run_at, queue, CASE WHEN queue IS NULL THEN 0 ELSE priority END FROM input
   )${
-    withQueues
+    options.withQueues
       ? `, queue AS (
     INSERT INTO queues (id, organization_id, name)
     SELECT gen_random_uuid(), $1, name FROM (SELECT DISTINCT queue FROM input WHERE queue IS NOT NULL) AS named(name)
@@ -293,37 +302,47 @@ function insertTasksSql(withQueues: boolean): string {
   )`
       : ""
   }
-  SELECT now()::timestamptz(3) AS "createdAt", pg_notify($4, $5)`;
+  SELECT now()::timestamptz(3) AS "createdAt", ${
+    options.announced ? "set_config('runlater.announced_after_commit', 'on', true)" : "pg_notify($4, $5)"
+  }`;
 }
-const INSERT_TASKS_SQL = insertTasksSql(false);
-const INSERT_QUEUED_TASKS_SQL = insertTasksSql(true);
+const INSERT_TASKS_SQL = new Map(
+  [false, true].flatMap((withQueues) =>
+    [false, true].map((announced) => [`${withQueues}/${announced}`, insertTasksSql({ withQueues, announced })] as const),
+  ),
+);
 
 /**
  * Writes tasks and hands their first attempts to the dispatcher in one
  * statement: the cost of a push barely grows with the number of tasks, and a
  * push outside a transaction is one round trip. Returns the tasks in the
  * order given. Atomic on its own; inside a transaction when `db` is a client
- * in one.
+ * in one. With `announcer` (only for `db` outside a transaction), the
+ * notifications are sent after commit, shared with other pushes.
  */
-export async function insertTasks(db: Queryable, organizationId: string, tasks: TaskToInsert[]): Promise<TaskRow[]> {
+export async function insertTasks(
+  db: Queryable,
+  organizationId: string,
+  tasks: TaskToInsert[],
+  options: { announcer?: PushAnnouncer } = {},
+): Promise<TaskRow[]> {
   if (tasks.length === 0) return [];
+  const { announcer } = options;
   const ids = orderedUuidv7s(tasks.length * 2);
   const taskIds = ids.slice(0, tasks.length);
   const executionIds = ids.slice(tasks.length);
   const earliest = Math.min(...tasks.map((task) => task.runAt.getTime()));
-  const { rows } = await db.query<{ createdAt: Date }>(
-    tasks.some((task) => task.queue !== null) ? INSERT_QUEUED_TASKS_SQL : INSERT_TASKS_SQL,
-    [
-      organizationId,
-      taskIds,
-      executionIds,
-      DISPATCH_CHANNEL,
-      String(earliest),
-      ...INSERTED_TASK_COLUMNS.map((column) =>
-        tasks.map((task) => (column.type === "jsonb" ? JSON.stringify(column.value(task)) : column.value(task))),
-      ),
-    ],
-  );
+  const withQueues = tasks.some((task) => task.queue !== null);
+  const { rows } = await db.query<{ createdAt: Date }>(INSERT_TASKS_SQL.get(`${withQueues}/${Boolean(announcer)}`) as string, [
+    organizationId,
+    taskIds,
+    executionIds,
+    ...(announcer ? [] : [DISPATCH_CHANNEL, String(earliest)]),
+    ...INSERTED_TASK_COLUMNS.map((column) =>
+      tasks.map((task) => (column.type === "jsonb" ? JSON.stringify(column.value(task)) : column.value(task))),
+    ),
+  ]);
+  announcer?.announce(organizationId, taskIds, executionIds, earliest);
   const createdAt = (rows[0] as { createdAt: Date }).createdAt;
   return tasks.map((task, index) => {
     const row: Record<string, unknown> = { id: taskIds[index], organizationId, ...NEW_TASK_DEFAULTS, createdAt, updatedAt: createdAt };
