@@ -45,6 +45,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         logger,
         subscriberBufferSize: config.subscriptionBufferSize,
         recheckIntervalMs: config.subscriptionRecheckSeconds * 1000,
+        apiKeys: runtime.apiKeys,
       });
       await live.start();
       server = createHttpServer(runtime, { live });

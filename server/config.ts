@@ -49,6 +49,11 @@ const environmentSchema = z.object({
   RUNLATER_DB_POOL_SIZE: integer(1, 1000).default(10),
   /** The built dashboard served at `/`. */
   RUNLATER_DASHBOARD_DIR: z.string().min(1).optional(),
+  /**
+   * Seconds an authenticated API key is remembered, so requests cost no key lookup. Revocations reach every server
+   * process at once (a notification); this bounds only what a missed notification lets through. 0: look up every time.
+   */
+  RUNLATER_API_KEY_CACHE_SECONDS: integer(0, 60).default(5),
   /** `open`: anyone may sign up (getting an organisation of their own); `invite`: only with an invite (except the first account). */
   RUNLATER_SIGNUP: z.enum(["open", "invite"], { message: "must be open or invite" }).default("open"),
   /** The address users reach Runlater at; invite links start with it. Unset: taken from the request's Host header. */
@@ -96,6 +101,7 @@ export interface Config {
   superviseIntervalSeconds: number;
   dbPoolSize: number;
   dashboardDir: string;
+  apiKeyCacheMs: number;
   signup: Environment["RUNLATER_SIGNUP"];
   publicUrl: string | undefined;
   trustProxy: boolean;
@@ -141,6 +147,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,
     dbPoolSize: env.RUNLATER_DB_POOL_SIZE,
     dashboardDir: env.RUNLATER_DASHBOARD_DIR ? path.resolve(env.RUNLATER_DASHBOARD_DIR) : BUILT_DASHBOARD_DIR,
+    apiKeyCacheMs: env.RUNLATER_API_KEY_CACHE_SECONDS * 1000,
     signup: env.RUNLATER_SIGNUP,
     publicUrl: env.RUNLATER_PUBLIC_URL,
     trustProxy: env.RUNLATER_TRUST_PROXY,

@@ -10,7 +10,9 @@ import { applyMigrations } from "./db/migrate.js";
 import { createPool, type Pool } from "./db/pool.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 import type { Logger } from "./logger.js";
+import { ApiKeyCache } from "./services/api-key-cache.js";
 import { ensureDispatchQueue } from "./services/dispatch-queue.js";
+import { PushAnnouncer } from "./services/push-announcer.js";
 
 export type Role = "all" | "server" | "worker";
 
@@ -21,6 +23,10 @@ export interface Services {
   pool: Pool;
   prisma: PrismaClient;
   boss: PgBoss;
+  /** API keys this process has authenticated recently (api-key-cache.ts). */
+  apiKeys: ApiKeyCache;
+  /** Sends the notifications of API pushes after they commit, many pushes at once (push-announcer.ts). */
+  announcer: PushAnnouncer;
 }
 
 export interface Runtime extends Services {
@@ -73,7 +79,11 @@ export async function startRuntime(config: Config, logger: Logger, role: Role): 
     closers.push(() => boss.stop({ graceful: false, close: true }));
     await ensureDispatchQueue(boss, { heartbeatSeconds: config.jobHeartbeatSeconds });
 
-    return { config, logger, databaseUrl, pool, prisma, boss, close };
+    const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
+    const announcer = new PushAnnouncer(pool, logger);
+    // Before the pool closes (closers run in reverse order).
+    closers.push(() => announcer.flush());
+    return { config, logger, databaseUrl, pool, prisma, boss, apiKeys, announcer, close };
   } catch (error) {
     await close();
     throw error;

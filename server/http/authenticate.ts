@@ -9,7 +9,7 @@
  * a user can always reach logIn.
  */
 import type { Services } from "../runtime.js";
-import { authenticateApiKey, type Principal } from "../services/api-keys.js";
+import type { Principal } from "../services/api-keys.js";
 import { authenticateSession } from "../services/sessions.js";
 import { parseCookies, SESSION_COOKIE } from "./session-cookies.js";
 
@@ -33,12 +33,12 @@ export type Authentication =
   /** Credentials were presented and are not valid; `message` says why, for the client. */
   | { outcome: "rejected"; message: string };
 
-export async function authenticate(services: Pick<Services, "pool">, credentials: Credentials): Promise<Authentication> {
+export async function authenticate(services: Pick<Services, "pool" | "apiKeys">, credentials: Credentials): Promise<Authentication> {
   const authorization = credentials.authorization?.trim();
   if (authorization) {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
     if (!token) return { outcome: "rejected", message: "the Authorization header must be `Bearer <api key>`" };
-    const principal = await authenticateApiKey(services.pool, token);
+    const principal = await services.apiKeys.authenticate(services.pool, token);
     return principal ? { outcome: "authenticated", principal } : { outcome: "rejected", message: "the API key is invalid or revoked" };
   }
   return authenticateCookieHeader(services, credentials.cookie);

@@ -46,13 +46,13 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
   const serveDashboard = createDashboardHandler(services.config.dashboardDir);
 
   let restBodyValidator: Promise<RestBodyValidator> | null = null;
-  async function validateRestBody(request: Request, url: URL): Promise<void> {
+  /** Checks the body read from the socket (`bytes`), so the Request's own body stream is not cloned and read twice. */
+  async function validateRestBody(request: Request, url: URL, bytes: Buffer | null): Promise<void> {
     if (!["POST", "PUT", "PATCH"].includes(request.method)) return;
-    const text = await request.clone().text();
-    if (!text) return;
+    if (!bytes || bytes.length === 0) return;
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(bytes.toString("utf8"));
     } catch {
       throw new DomainError("BAD_REQUEST", "the request body is not valid JSON");
     }
@@ -79,7 +79,8 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
       return page ?? jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));
     }
 
-    const fetchRequest = await toFetchRequest(request, url);
+    const body = await readBody(request, bodyLimitFor(url));
+    const fetchRequest = toFetchRequest(request, url, body);
     const clientAddress = clientAddressOf(request, services.config.trustProxy);
     if (isPublicApiPage(fetchRequest, url)) {
       return yoga.handleRequest(fetchRequest, { principal: null, clientAddress, responseCookies: [] });
@@ -109,7 +110,7 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
     }
     if (isRest) {
       try {
-        await validateRestBody(fetchRequest, url);
+        await validateRestBody(fetchRequest, url, body);
       } catch (error) {
         if (error instanceof DomainError) return jsonResponse(error.status, errorBody(error.code, error.message, error.field));
         throw error;
@@ -205,13 +206,12 @@ async function readBody(request: http.IncomingMessage, limit: number): Promise<B
   return Buffer.concat(chunks);
 }
 
-async function toFetchRequest(request: http.IncomingMessage, url: URL): Promise<Request> {
+function toFetchRequest(request: http.IncomingMessage, url: URL, body: Buffer | null): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value === undefined) continue;
     for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
   }
-  const body = await readBody(request, bodyLimitFor(url));
   return new Request(url, { method: request.method, headers, body: body && body.length > 0 ? new Uint8Array(body) : null });
 }
 
@@ -222,6 +222,15 @@ async function writeResponse(answer: Response, response: http.ServerResponse): P
   });
   const cookies = answer.headers.getSetCookie();
   if (cookies.length) headers["set-cookie"] = cookies;
+  // A JSON answer goes out in one write (headers and body, with a length): a write per chunk plus the chunked
+  // encoding's end costs a system call each. Streams (server-sent events, files) are written as they come.
+  if (answer.body && /json/.test(answer.headers.get("content-type") ?? "")) {
+    const body = Buffer.from(await answer.arrayBuffer());
+    headers["content-length"] = String(body.length);
+    response.writeHead(answer.status, headers);
+    response.end(body);
+    return;
+  }
   response.writeHead(answer.status, headers);
   if (answer.body) {
     for await (const chunk of answer.body as unknown as AsyncIterable<Uint8Array>) response.write(chunk);

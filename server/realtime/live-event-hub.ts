@@ -35,6 +35,7 @@ import pg from "pg";
 import type { Pool } from "../db/pool.js";
 import type { Task } from "../generated/prisma/client.js";
 import type { Logger } from "../logger.js";
+import type { ApiKeyCache } from "../services/api-key-cache.js";
 import {
   type ActivityEvent,
   decodeLiveNotification,
@@ -84,6 +85,8 @@ export interface LiveEventHubOptions {
   recheckIntervalMs: number;
   /** At most one queueStats event per queue per this many milliseconds. */
   queueStatsIntervalMs?: number;
+  /** Told of revoked keys (before connections are re-authorised), and to forget every key when notifications may have been lost. */
+  apiKeys?: ApiKeyCache;
 }
 
 const RECONNECT_MIN_MS = 250;
@@ -208,6 +211,7 @@ export class LiveEventHub {
     const lost = (error?: Error) => {
       if (this.listener !== client) return;
       this.listener = null;
+      this.options.apiKeys?.clear();
       client.end().catch(() => undefined);
       if (this.stopped) return;
       this.options.logger.warn({ err: error }, "live events: LISTEN connection lost; reconnecting");
@@ -243,6 +247,7 @@ export class LiveEventHub {
 
   private enqueue(notification: LiveNotification): void {
     if (notification.kind === "apiKeyRevoked") {
+      this.options.apiKeys?.forget(notification.apiKeyIds);
       this.recheckConnections((connection) => connection.organizationId === notification.organizationId);
       return;
     }

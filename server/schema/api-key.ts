@@ -62,9 +62,12 @@ builder.mutationFields((t) => ({
     type: "ApiKey",
     description: "Revokes an API key at once. Requests using it are refused with 401. Owners and admins.",
     args: { id: t.arg.id({ required: true, description: "The key's id." }) },
-    resolve: (_query, _root, args, context) => {
+    resolve: async (_query, _root, args, context) => {
       requireRole(context.principal, "ADMIN", "revoke API keys");
-      return revokeApiKey(context.services.pool, context.principal.organizationId, asUuid(String(args.id), "API key"));
+      const revoked = await revokeApiKey(context.services.pool, context.principal.organizationId, asUuid(String(args.id), "API key"));
+      // Other server processes forget it when the revocation's notification reaches them.
+      context.services.apiKeys.forget([revoked.id]);
+      return revoked;
     },
   }),
 }));

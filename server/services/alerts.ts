@@ -54,7 +54,7 @@ async function resourceName(db: Queryable, change: Pick<StatusChangeInput, "reso
 }
 
 /** Writes the notifications (and delivery tasks) for a status change, in the caller's transaction. */
-export async function queueAlerts(boss: PgBoss, client: PoolClient, change: StatusChangeInput): Promise<number> {
+export async function queueAlerts(_boss: PgBoss, client: PoolClient, change: StatusChangeInput): Promise<number> {
   if (change.previous === null && change.state === "UP") return 0;
   const channels = await channelsFor(client, change);
   if (channels.length === 0) return 0;
@@ -66,7 +66,7 @@ export async function queueAlerts(boss: PgBoss, client: PoolClient, change: Stat
     reason: change.reason,
     at: change.at,
   };
-  await notifyChannels(boss, client, alert, channels);
+  await notifyChannels(client, alert, channels);
   return channels.length;
 }
 
@@ -77,10 +77,9 @@ function channelBody(channel: AlertChannelRow, alert: Alert): Record<string, unk
 }
 
 /** One notification per channel; HTTP channels get their delivery task now, emails wait for the mailer. */
-async function notifyChannels(boss: PgBoss, client: PoolClient, alert: Alert, channels: AlertChannelRow[]): Promise<string[]> {
+async function notifyChannels(client: PoolClient, alert: Alert, channels: AlertChannelRow[]): Promise<string[]> {
   const httpChannels = channels.filter((channel) => channel.kind !== "EMAIL");
   const tasks = await insertTasks(
-    boss,
     client,
     alert.organizationId,
     httpChannels.map((channel) => ({
@@ -131,7 +130,7 @@ export async function testAlertChannel(deps: { pool: Pool; boss: PgBoss }, organ
       reason: `a test of the alert channel "${channel.name}"`,
       at: new Date(),
     };
-    const [id] = await notifyChannels(deps.boss, client, alert, [channel]);
+    const [id] = await notifyChannels(client, alert, [channel]);
     return id as string;
   });
 }

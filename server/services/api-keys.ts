@@ -77,18 +77,34 @@ export async function revokeApiKey(db: Queryable, organizationId: string, apiKey
   return rows[0];
 }
 
-/** Resolves a bearer token to its organisation, or null when unknown or revoked. */
-export async function authenticateApiKey(db: Queryable, secret: string, now = new Date()): Promise<Principal | null> {
-  if (!secret.startsWith(KEY_PREFIX)) return null;
+/** A key that is not revoked, found by its secret's hash. */
+export interface ActiveApiKey {
+  principal: Principal;
+  lastUsedAt: Date | null;
+}
+
+/** Whether `secret` has the shape of an API key: anything else is refused without a query. */
+export function isApiKeySecret(secret: string): boolean {
+  return secret.startsWith(KEY_PREFIX);
+}
+
+export async function findActiveApiKey(db: Queryable, hashedKey: string): Promise<ActiveApiKey | null> {
   const { rows } = await db.query<{ id: string; organizationId: string; lastUsedAt: Date | null }>(
     `SELECT id, organization_id AS "organizationId", last_used_at AS "lastUsedAt"
      FROM api_keys WHERE hashed_key = $1 AND revoked_at IS NULL`,
-    [hashApiKey(secret)],
+    [hashedKey],
   );
   const key = rows[0];
   if (!key) return null;
-  if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await db.query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", [key.id, now]);
-  }
-  return { via: "apiKey", organizationId: key.organizationId, apiKeyId: key.id, userId: null, role: null, sessionId: null };
+  return {
+    principal: { via: "apiKey", organizationId: key.organizationId, apiKeyId: key.id, userId: null, role: null, sessionId: null },
+    lastUsedAt: key.lastUsedAt,
+  };
+}
+
+/** Moves the key's lastUsedAt to `now` when it is more than a minute old, so authentication does not write on every request. */
+export async function recordApiKeyUse(db: Queryable, key: ActiveApiKey, now: Date): Promise<void> {
+  if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() <= LAST_USED_RESOLUTION_MS) return;
+  key.lastUsedAt = now;
+  await db.query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", [key.principal.apiKeyId, now]);
 }

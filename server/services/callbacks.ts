@@ -68,7 +68,7 @@ export interface SettledAttempt {
  * the caller's transaction. Costs nothing (no query) for tasks without
  * callbacks.
  */
-export async function scheduleCallbacks(client: PoolClient, boss: PgBoss, settled: SettledAttempt): Promise<void> {
+export async function scheduleCallbacks(client: PoolClient, _boss: PgBoss, settled: SettledAttempt): Promise<void> {
   const { task, verdict, cancelled } = settled;
   if (task.type === "CALLBACK" || (!task.callbackUrl && !task.onFailureUrl)) return;
   const final = verdict.kind !== "retry" || cancelled;
@@ -84,7 +84,6 @@ export async function scheduleCallbacks(client: PoolClient, boss: PgBoss, settle
   const summary = await readAttemptSummary(client, settled.executionId);
   const now = new Date();
   await insertTasks(
-    boss,
     client,
     task.organizationId,
     deliveries.map(({ url, event }) => ({

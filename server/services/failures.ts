@@ -189,7 +189,7 @@ export async function replayExecution(deps: FailureDependencies, organizationId:
       callbackOn: null,
       onFailureUrl: null,
     };
-    const [replay] = await insertTasks(deps.boss, client, organizationId, [{ ...spec, sourceTaskId: task.id }]);
+    const [replay] = await insertTasks(client, organizationId, [{ ...spec, sourceTaskId: task.id }]);
     const { rows: executions } = await client.query<{ id: string }>("SELECT id FROM executions WHERE task_id = $1", [
       (replay as TaskRow).id,
     ]);

@@ -96,7 +96,7 @@ export async function receiveInboundEvent(deps: InboundDependencies, slug: strin
     const event = inserted[0] as StoredEvent;
     await noticeInboundEvent(client, { organizationId: endpoint.organizationId, endpointId: endpoint.id, eventId: event.id });
     if (!verdict.valid) return { kind: "rejected", eventId: event.id, reason: verdict.reason };
-    const deliveries = await forwardEvent(deps.boss, client, endpoint, event, endpoint.forwardUrls, { replay: false });
+    const deliveries = await forwardEvent(client, endpoint, event, endpoint.forwardUrls, { replay: false });
     return { kind: "accepted", eventId: event.id, deliveries: deliveries.length };
   });
 }
@@ -147,7 +147,6 @@ function forwardRequest(endpoint: InboundEndpointRow, event: StoredEvent, destin
 
 /** Creates one task per destination for `event`, and the rows linking them to it. */
 async function forwardEvent(
-  boss: PgBoss,
   client: PoolClient,
   endpoint: InboundEndpointRow,
   event: StoredEvent,
@@ -157,7 +156,6 @@ async function forwardEvent(
   if (destinations.length === 0) return [];
   const now = new Date();
   const tasks = await insertTasks(
-    boss,
     client,
     endpoint.organizationId,
     destinations.map((destination) => forwardRequest(endpoint, event, destination, now)),
@@ -212,7 +210,7 @@ export async function replayInboundEvents(
       if (destinations.length === 0) {
         throw validationError("ids", `the endpoint of event ${row.id} has no forwardUrls to replay to`);
       }
-      replayed.push(...(await forwardEvent(deps.boss, client, endpoint, row, destinations, { replay: true })));
+      replayed.push(...(await forwardEvent(client, endpoint, row, destinations, { replay: true })));
     }
     return replayed;
   });

@@ -4,14 +4,15 @@
  *
  * Every task is validated before anything is written; the first invalid one
  * fails the batch with an error naming it (`tasks[3].url`, or `defaults.retries`
- * when the bad value came from the defaults). Then one transaction writes all
- * the tasks, their first attempts and their jobs in a handful of statements,
- * whatever the batch's size.
+ * when the bad value came from the defaults). Then the tasks and their first
+ * attempts are written in one statement (plain pushes), or in one transaction
+ * of a handful of statements (with push policies or cron schedules), whatever
+ * the batch's size.
  */
 import { withTransaction } from "../db/pool.js";
 import { DomainError, validationError } from "../errors.js";
 import type { TaskSpec } from "./task-input.js";
-import { createTasks, type PushedTask, type TaskDependencies, validatePush } from "./tasks.js";
+import { createTasks, insertTasks, isPlainPush, type PushedTask, type TaskDependencies, validatePush } from "./tasks.js";
 
 export const MAX_BATCH_TASKS = 1000;
 
@@ -26,6 +27,10 @@ export async function pushTasks(
 ): Promise<PushedTask[]> {
   const now = options.now ?? new Date();
   const specs = validatePushBatch(tasks, defaults ?? {}, now, deps.config);
+  if (isPlainPush(specs)) {
+    const created = await insertTasks(deps.pool, organizationId, specs, { announcer: deps.announcer });
+    return created.map((task) => ({ task, created: true }));
+  }
   return withTransaction(deps.pool, (client) => createTasks(deps.boss, client, organizationId, specs, now));
 }
 

@@ -13,7 +13,8 @@ import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
 import type { Task } from "../generated/prisma/client.js";
 import { insertCronTask, triggerCronTask, withdrawPreparedRun } from "./cron-tasks.js";
-import { bossDb, DISPATCH_QUEUE, enqueueAttempts, notifyDue } from "./dispatch-queue.js";
+import { bossDb, DISPATCH_CHANNEL, DISPATCH_QUEUE, notifyDue } from "./dispatch-queue.js";
+import type { PushAnnouncer } from "./push-announcer.js";
 import { planPushes } from "./push-policies.js";
 import { requestAdmission } from "./queues.js";
 import { assertCallbackTargetsAllowed, assertTargetUrlAllowed } from "./target-policy.js";
@@ -35,6 +36,8 @@ export interface TaskDependencies {
   pool: Pool;
   boss: PgBoss;
   config: { allowPrivateTargets: boolean };
+  /** Announces plain pushes after they commit; without it, each push notifies in its own statement. */
+  announcer?: PushAnnouncer;
 }
 
 export interface PushTaskOptions {
@@ -54,6 +57,10 @@ export async function pushTask(
   const now = options.now ?? new Date();
   const spec = validatePush(fields, now, deps.config);
   const idempotencyKey = normaliseIdempotencyKey(options.idempotencyKey);
+  if (!idempotencyKey && isPlainPush([spec])) {
+    const [task] = await insertTasks(deps.pool, organizationId, [spec], { announcer: deps.announcer });
+    return { task: task as TaskRow, created: true };
+  }
 
   return withTransaction(deps.pool, async (client) => {
     if (idempotencyKey) {
@@ -71,6 +78,15 @@ export async function pushTask(
     }
     return pushed as PushedTask;
   });
+}
+
+/**
+ * Pushes that only create one-off tasks (no dedupe, debounce, throttle or
+ * schedule) are written by one statement, which is atomic on its own: no
+ * transaction, one round trip to the database (the hot path of the API).
+ */
+export function isPlainPush(specs: TaskSpec[]): boolean {
+  return specs.every((spec) => !spec.schedule && !spec.dedupe && !spec.debounce && !spec.throttle);
 }
 
 /** Turns one push's fields into a TaskSpec, or throws a DomainError naming the field. Shared with batch push. */
@@ -137,7 +153,6 @@ export async function createTasks(
   const created: TaskRow[] = [];
   const oneOff = plan.toCreate.flatMap((spec, index) => (spec.schedule ? [] : [index]));
   const inserted = await insertTasks(
-    boss,
     client,
     organizationId,
     oneOff.map((index) => plan.toCreate[index] as TaskSpec),
@@ -250,43 +265,84 @@ const NEW_TASK_DEFAULTS = {
 
 const columnNames = INSERTED_TASK_COLUMNS.map((column) => column.name).join(", ");
 
-// $1 is the organisation, $2 the task ids, $3 the first executions' ids, $4 their admitted_at; then one per column.
-// It answers only the transaction's time (created_at, rounded as the column rounds it): the rest is known.
-const INSERT_TASKS_SQL = `WITH input AS (
-    SELECT * FROM unnest($2::uuid[], $3::uuid[], ${INSERTED_TASK_COLUMNS.map((column, index) => `$${index + 4}::${column.type}[]`).join(", ")})
-      AS input(id, execution_id, ${columnNames})
+/**
+ * One statement writes tasks, their first attempts (PENDING executions, not
+ * yet admitted: workers create their pg-boss jobs in admission passes, see
+ * dispatch-queue.ts) and the queues met for the first time, and wakes the
+ * workers (NOTIFY is transactional: heard only once the statement commits).
+ * Attempts of a named queue carry its name and the task's priority, which
+ * admission reads from one index in order.
+ *
+ * `announced`: the statement sends no notification (neither the wake-up nor
+ * the live-event triggers', which read the setting) and a PushAnnouncer sends
+ * them after commit. For a statement outside any transaction only: the
+ * setting lasts until its transaction ends.
+ *
+ * $1 is the organisation, $2 the task ids, $3 the first executions' ids; unless announced, $4 the dispatch channel and
+ * $5 the earliest due time (epoch ms) it announces; then one array per column. It answers only the statement's time
+ * (created_at, rounded as the column rounds it): the rest is known. The queue part is left out when no task names a
+ * queue, as an INSERT of no rows still runs the queues' statement trigger.
+ */
+function insertTasksSql(options: { withQueues: boolean; announced: boolean }): string {
+  const first = options.announced ? 4 : 6;
+  const parameters = INSERTED_TASK_COLUMNS.map((column, index) => `$${index + first}::${column.type}[]`).join(", ");
+  return `WITH input AS (
+    SELECT * FROM unnest($2::uuid[], $3::uuid[], ${parameters}) AS input(id, execution_id, ${columnNames})
   ), task AS (
     INSERT INTO tasks (id, organization_id, ${columnNames}) SELECT id, $1, ${columnNames} FROM input
   ), execution AS (
-    INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for)
-    SELECT execution_id, $1, id, 1, 'PENDING', run_at FROM input
-  )
-  SELECT now()::timestamptz(3) AS "createdAt"`;
+    INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for, queue, priority)
+    SELECT execution_id, $1, id, 1, 'PENDING', run_at, queue, CASE WHEN queue IS NULL THEN 0 ELSE priority END FROM input
+  )${
+    options.withQueues
+      ? `, queue AS (
+    INSERT INTO queues (id, organization_id, name)
+    SELECT gen_random_uuid(), $1, name FROM (SELECT DISTINCT queue FROM input WHERE queue IS NOT NULL) AS named(name)
+    ON CONFLICT (organization_id, name) DO NOTHING
+  )`
+      : ""
+  }
+  SELECT now()::timestamptz(3) AS "createdAt", ${
+    options.announced ? "set_config('runlater.announced_after_commit', 'on', true)" : "pg_notify($4, $5)"
+  }`;
+}
+const INSERT_TASKS_SQL = new Map(
+  [false, true].flatMap((withQueues) =>
+    [false, true].map((announced) => [`${withQueues}/${announced}`, insertTasksSql({ withQueues, announced })] as const),
+  ),
+);
 
 /**
- * Writes tasks and their first attempts (PENDING executions) in one
- * statement, then hands the attempts to the dispatcher in one more: the cost
- * of a push barely grows with the number of tasks. Returns the tasks in the
- * order given. Runs on `client`, inside the caller's transaction.
+ * Writes tasks and hands their first attempts to the dispatcher in one
+ * statement: the cost of a push barely grows with the number of tasks, and a
+ * push outside a transaction is one round trip. Returns the tasks in the
+ * order given. Atomic on its own; inside a transaction when `db` is a client
+ * in one. With `announcer` (only for `db` outside a transaction), the
+ * notifications are sent after commit, shared with other pushes.
  */
-export async function insertTasks(boss: PgBoss, client: PoolClient, organizationId: string, tasks: TaskToInsert[]): Promise<TaskRow[]> {
+export async function insertTasks(
+  db: Queryable,
+  organizationId: string,
+  tasks: TaskToInsert[],
+  options: { announcer?: PushAnnouncer } = {},
+): Promise<TaskRow[]> {
   if (tasks.length === 0) return [];
+  const { announcer } = options;
   const ids = orderedUuidv7s(tasks.length * 2);
   const taskIds = ids.slice(0, tasks.length);
   const executionIds = ids.slice(tasks.length);
-  const { rows } = await client.query<{ createdAt: Date }>(INSERT_TASKS_SQL, [
+  const earliest = Math.min(...tasks.map((task) => task.runAt.getTime()));
+  const withQueues = tasks.some((task) => task.queue !== null);
+  const { rows } = await db.query<{ createdAt: Date }>(INSERT_TASKS_SQL.get(`${withQueues}/${Boolean(announcer)}`) as string, [
     organizationId,
     taskIds,
     executionIds,
+    ...(announcer ? [] : [DISPATCH_CHANNEL, String(earliest)]),
     ...INSERTED_TASK_COLUMNS.map((column) =>
       tasks.map((task) => (column.type === "jsonb" ? JSON.stringify(column.value(task)) : column.value(task))),
     ),
   ]);
-  await enqueueAttempts(
-    boss,
-    client,
-    tasks.map((task, index) => ({ executionId: executionIds[index] as string, organizationId, queue: task.queue, runAt: task.runAt })),
-  );
+  announcer?.announce(organizationId, taskIds, executionIds, earliest);
   const createdAt = (rows[0] as { createdAt: Date }).createdAt;
   return tasks.map((task, index) => {
     const row: Record<string, unknown> = { id: taskIds[index], organizationId, ...NEW_TASK_DEFAULTS, createdAt, updatedAt: createdAt };
