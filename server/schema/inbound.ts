@@ -1,6 +1,8 @@
 /**
  * Inbound webhooks: endpoints, the events they received, and replays. See
  * server/services/inbound-events.ts for how an event is stored and forwarded.
+ * The `inboundEvents` subscription streams events as they are stored, from
+ * whichever process received them (through the LiveEventHub).
  */
 import { notFound } from "../errors.js";
 import {
@@ -14,6 +16,7 @@ import {
 import { MAX_REPLAY_IDS, RETENTION_DAYS, replayInboundEvents, setInboundRetention } from "../services/inbound-events.js";
 import { asUuid } from "../services/tasks.js";
 import { builder } from "./builder.js";
+import { checkedStream, liveEvents } from "./live.js";
 import { publicBaseUrl } from "./public-url.js";
 import { HttpMethodEnum } from "./task.js";
 
@@ -90,7 +93,7 @@ builder.prismaObject("InboundEndpoint", {
   }),
 });
 
-builder.prismaObject("InboundEvent", {
+const InboundEventRef = builder.prismaObject("InboundEvent", {
   description: "A request an endpoint received, exactly as it arrived.",
   fields: (t) => ({
     id: t.exposeID("id", { description: "The event's id (time-ordered); forwards carry it as Runlater-Event-Id." }),
@@ -298,5 +301,28 @@ builder.mutationFields((t) => ({
     description: `Sets how many days inbound events are kept (${RETENTION_DAYS.min}–${RETENTION_DAYS.max}; default 30). Returns the days.`,
     args: { days: t.arg.int({ required: true, description: "Days to keep events." }) },
     resolve: (_root, args, context) => setInboundRetention(context.services.pool, context.principal.organizationId, args.days),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  inboundEvents: t.field({
+    type: InboundEventRef,
+    description:
+      "Events as your endpoints receive them, ACCEPTED or REJECTED, once stored (their forwards exist by then): one " +
+      "endpoint's, or every endpoint's of your organisation when `endpointId` is omitted.",
+    args: {
+      endpointId: t.arg.id({ required: false, description: "Only this endpoint's events; every endpoint's when omitted." }),
+    },
+    subscribe: (_root, args, context) => {
+      const organizationId = context.principal.organizationId;
+      const only =
+        args.endpointId === null || args.endpointId === undefined ? null : asUuid(String(args.endpointId), "endpoint").toLowerCase();
+      const events = liveEvents(context).subscribe("inboundEvent", organizationId, {
+        accepts: (event) => only === null || event.endpointId === only,
+        onOverflow: context.dropSlowConsumer,
+      });
+      return checkedStream(events, async () => only !== null && (await getInboundEndpoint(context.services.pool, organizationId, only)));
+    },
+    resolve: (event) => event,
   }),
 }));
