@@ -79,6 +79,10 @@ const MonitorRef = builder.prismaObject("Monitor", {
     lastDurationMs: t.exposeInt("lastDurationMs", { nullable: true, description: "Duration of the last run timed by /start." }),
     statusChangedAt: t.expose("statusChangedAt", { type: "DateTime", description: "When it last went UP, DOWN, PAUSED or NEW." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When it was created." }),
+    updatedAt: t.expose("updatedAt", {
+      type: "DateTime",
+      description: "When it last changed (a ping, a state change, a setting): of two copies, the later one is current.",
+    }),
     pings: t.relatedConnection("pings", {
       cursor: "id",
       description: "Its pings, newest first.",
