@@ -22,7 +22,7 @@ const live = <T>(persona: Persona, query: string, variables: Record<string, unkn
   subscribe<T>(persona.apiKey, query, variables);
 
 interface MonitorEvent {
-  monitorUpdated: { id: string; name: string; status: string; lastPingAt: string | null; paused: boolean };
+  monitorUpdated: { id: string; name: string; status: string; lastPingAt: string | null; paused: boolean; pingUrl: string };
 }
 interface InboundEventEvent {
   inboundEvents: {
@@ -39,7 +39,7 @@ interface InboundEventEvent {
   };
 }
 
-const MONITOR_FIELDS = "id name status lastPingAt paused";
+const MONITOR_FIELDS = "id name status lastPingAt paused pingUrl";
 const EVENT_FIELDS = "id endpointId status rejectionReason method query headers body bodySize deliveries { destination replay }";
 
 async function createMonitor(persona: Persona, fields: Record<string, unknown>): Promise<{ id: string; token: string }> {
@@ -75,6 +75,8 @@ describe("monitorUpdated", () => {
     expect((await ping(monitor.token)).status).toBe(200);
     const [up] = await updates.waitFor((events) => events.length >= 1);
     expect(up?.monitorUpdated).toMatchObject({ id: monitor.id, name: "nightly-backup", status: "UP", paused: false });
+    // The ping URL a live event carries is the one the API answers: the address the subscriber connected to.
+    expect(up?.monitorUpdated.pingUrl).toBe(`${runlater.instance.url}/ping/${monitor.token}`);
     expect(new Date(up?.monitorUpdated.lastPingAt as string).getTime()).toBeGreaterThanOrEqual(pinged - 1000);
 
     const events = await updates.waitFor((received) => received.some((event) => event.monitorUpdated.status === "DOWN"), 20_000);
