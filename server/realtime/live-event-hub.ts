@@ -33,7 +33,7 @@
  */
 import pg from "pg";
 import type { Pool } from "../db/pool.js";
-import type { InboundEvent, Monitor, Task } from "../generated/prisma/client.js";
+import type { Monitor, Task } from "../generated/prisma/client.js";
 import type { Logger } from "../logger.js";
 import {
   type ActivityEvent,
@@ -41,6 +41,7 @@ import {
   type ExecutionWithTask,
   executionActivity,
   LIVE_CHANNELS,
+  type LiveInboundEvent,
   type LiveNotification,
   loadLiveRows,
   taskActivity,
@@ -58,7 +59,7 @@ export interface LiveTopics {
   /** A monitor after a ping, a state change or a settings change (the latest state once per batch). */
   monitor: Monitor;
   /** A webhook an inbound endpoint received, accepted or rejected. */
-  inboundEvent: InboundEvent;
+  inboundEvent: LiveInboundEvent;
 }
 type TopicKind = keyof LiveTopics;
 

@@ -5,6 +5,7 @@
  * whichever process received them (through the LiveEventHub).
  */
 import { notFound } from "../errors.js";
+import type { InboundEvent } from "../generated/prisma/client.js";
 import {
   createInboundEndpoint,
   deleteInboundEndpoint,
@@ -15,7 +16,7 @@ import {
 } from "../services/inbound-endpoints.js";
 import { MAX_REPLAY_IDS, RETENTION_DAYS, replayInboundEvents, setInboundRetention } from "../services/inbound-events.js";
 import { asUuid } from "../services/tasks.js";
-import { builder } from "./builder.js";
+import { builder, type GraphQLContext } from "./builder.js";
 import { checkedStream, liveEvents } from "./live.js";
 import { publicBaseUrl } from "./public-url.js";
 import { HttpMethodEnum } from "./task.js";
@@ -53,6 +54,22 @@ const VerificationRef = builder.simpleObject("InboundVerificationSettings", {
     header: t.string({ nullable: true, description: "HMAC only: the header carrying the signature." }),
   }),
 });
+
+/**
+ * An event from a query (a Prisma row), or from the inboundEvents subscription
+ * (LiveInboundEvent), which carries `bodySize` and leaves a large body out.
+ */
+type EventAsReceived = Omit<InboundEvent, "body"> & { body: Uint8Array | null; bodySize?: number };
+
+/** The event's body: the one it was loaded with, or (a large body left out of a live event) read now. */
+async function eventBody(event: EventAsReceived, context: GraphQLContext): Promise<Buffer> {
+  if (event.body !== null) return Buffer.from(event.body);
+  const { rows } = await context.services.pool.query<{ body: Buffer }>(
+    "SELECT body FROM inbound_events WHERE id = $1 AND organization_id = $2",
+    [event.id, event.organizationId],
+  );
+  return rows[0]?.body ?? Buffer.alloc(0);
+}
 
 builder.prismaObject("InboundEndpoint", {
   description:
@@ -110,10 +127,16 @@ const InboundEventRef = builder.prismaObject("InboundEvent", {
     }),
     body: t.string({
       description: "The raw body decoded as UTF-8 (see bodyBase64 for binary bodies).",
-      resolve: (event) => Buffer.from(event.body).toString("utf8"),
+      resolve: async (event, _args, context) => (await eventBody(event, context)).toString("utf8"),
     }),
-    bodyBase64: t.string({ description: "The raw body, base64-encoded.", resolve: (event) => Buffer.from(event.body).toString("base64") }),
-    bodySize: t.int({ description: "The body's size in bytes.", resolve: (event) => event.body.length }),
+    bodyBase64: t.string({
+      description: "The raw body, base64-encoded.",
+      resolve: async (event, _args, context) => (await eventBody(event, context)).toString("base64"),
+    }),
+    bodySize: t.int({
+      description: "The body's size in bytes.",
+      resolve: (event) => (event as EventAsReceived).bodySize ?? event.body.length,
+    }),
     sourceIp: t.exposeString("sourceIp", { description: "The sender's address." }),
     receivedAt: t.expose("receivedAt", { type: "DateTime", description: "When it arrived." }),
     deliveries: t.relation("deliveries", {
@@ -323,6 +346,7 @@ builder.subscriptionFields((t) => ({
       });
       return checkedStream(events, async () => only !== null && (await getInboundEndpoint(context.services.pool, organizationId, only)));
     },
-    resolve: (event) => event,
+    // Large bodies are left out of live events; the body fields read them (eventBody).
+    resolve: (event) => event as unknown as InboundEvent,
   }),
 }));

@@ -93,8 +93,20 @@ const EXECUTION_COLUMNS = `id, organization_id AS "organizationId", task_id AS "
   response_headers AS "responseHeaders", response_body AS "responseBody", response_body_truncated AS "responseBodyTruncated",
   error, created_at AS "createdAt"`;
 
+/**
+ * Bodies up to this size travel with a live inbound event. A larger one (up
+ * to 1 MiB) is left out, so a burst of big webhooks does not haul megabytes
+ * through the LISTEN connection for subscribers that show a list; the body
+ * fields read it when a subscriber asks for it.
+ */
+export const LIVE_INBOUND_BODY_LIMIT = 64 * 1024;
+
+/** An inbound event as a live subscriber receives it: `body` is null when it is larger than LIVE_INBOUND_BODY_LIMIT. */
+export type LiveInboundEvent = Omit<InboundEvent, "body"> & { body: Uint8Array | null; bodySize: number };
+
 const INBOUND_EVENT_COLUMNS = `id, organization_id AS "organizationId", endpoint_id AS "endpointId", status,
-  rejection_reason AS "rejectionReason", method, path, query, headers, body, source_ip AS "sourceIp", received_at AS "receivedAt"`;
+  rejection_reason AS "rejectionReason", method, path, query, headers, source_ip AS "sourceIp", received_at AS "receivedAt",
+  CASE WHEN octet_length(body) <= ${LIVE_INBOUND_BODY_LIMIT} THEN body END AS body, octet_length(body) AS "bodySize"`;
 
 export interface LiveRowIds {
   executionIds: string[];
@@ -107,7 +119,7 @@ export interface LiveRows {
   executions: ExecutionWithTask[];
   tasks: Task[];
   monitors: Monitor[];
-  inboundEvents: InboundEvent[];
+  inboundEvents: LiveInboundEvent[];
 }
 
 /**
@@ -133,10 +145,10 @@ export async function loadLiveRows(db: Queryable, ids: LiveRowIds): Promise<Live
       ? db.query<Monitor>(`SELECT ${MONITOR_COLUMNS} FROM monitors WHERE id = ANY($1::uuid[])`, [monitorIds])
       : { rows: [] as Monitor[] },
     inboundEventIds.length
-      ? db.query<InboundEvent>(`SELECT ${INBOUND_EVENT_COLUMNS} FROM inbound_events WHERE id = ANY($1::uuid[]) ORDER BY id`, [
+      ? db.query<LiveInboundEvent>(`SELECT ${INBOUND_EVENT_COLUMNS} FROM inbound_events WHERE id = ANY($1::uuid[]) ORDER BY id`, [
           inboundEventIds,
         ])
-      : { rows: [] as InboundEvent[] },
+      : { rows: [] as LiveInboundEvent[] },
   ]);
   const tasksById = new Map(tasks.rows.map((task) => [task.id, task]));
   return {

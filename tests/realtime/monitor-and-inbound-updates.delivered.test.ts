@@ -134,6 +134,24 @@ describe("inboundEvents", () => {
     expect(received?.inboundEvents.headers["x-sender"]).toBe("stripe");
   });
 
+  it("delivers a large body (left out of the live load) when the subscriber asks for it, and only its size otherwise", async () => {
+    const endpoint = await createEndpoint(alice, { name: "exports", forwardUrls: [] });
+    const withBody = live<InboundEventEvent>(alice, "subscription ($id: ID) { inboundEvents(endpointId: $id) { id bodySize body } }", {
+      id: endpoint.id,
+    });
+    const sizeOnly = live<InboundEventEvent>(alice, "subscription ($id: ID) { inboundEvents(endpointId: $id) { id bodySize } }", {
+      id: endpoint.id,
+    });
+    await Promise.all([withBody.ready(), sizeOnly.ready()]);
+    const large = JSON.stringify({ rows: "x".repeat(200 * 1024) });
+    expect((await post(endpoint.slug, large)).status).toBe(202);
+    const [received] = await withBody.waitFor((events) => events.length >= 1);
+    expect(received?.inboundEvents.bodySize).toBe(Buffer.byteLength(large));
+    expect(received?.inboundEvents.body).toBe(large);
+    const [sized] = await sizeOnly.waitFor((events) => events.length >= 1);
+    expect(sized?.inboundEvents).toEqual({ id: received?.inboundEvents.id, bodySize: Buffer.byteLength(large) });
+  });
+
   it("delivers rejected webhooks too, and every endpoint's when no endpoint is named", async () => {
     const verified = await createEndpoint(alice, {
       name: "github",
