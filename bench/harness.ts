@@ -196,6 +196,8 @@ export interface RunlaterProcess {
   exitStatus(): number | string | null;
   /** Peak resident set size (VmHWM) in MiB so far, or null when it cannot be read. */
   peakRssMiB(): Promise<number | null>;
+  /** Current resident set size (VmRSS) in MiB, or null when it cannot be read. */
+  rssMiB(): Promise<number | null>;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -244,15 +246,16 @@ export function spawnRunlater(role: Role, env: Record<string, string>, cleanup: 
     pid,
     output: () => output,
     exitStatus: () => status,
-    peakRssMiB: () => readPeakRssMiB(pid),
+    peakRssMiB: () => readStatusMiB(pid, "VmHWM"),
+    rssMiB: () => readStatusMiB(pid, "VmRSS"),
     stop: (graceMs) => cleanup.runStep(remove, () => stop(graceMs)),
   };
 }
 
-async function readPeakRssMiB(pid: number): Promise<number | null> {
+async function readStatusMiB(pid: number, field: "VmHWM" | "VmRSS"): Promise<number | null> {
   try {
     const status = await readFile(`/proc/${pid}/status`, "utf8");
-    const kib = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    const kib = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1];
     return kib ? Number(kib) / 1024 : null;
   } catch {
     return null;

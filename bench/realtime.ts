@@ -117,6 +117,7 @@ export async function realtimeDelay(context: ScenarioContext, sink: Sink, sizes:
       `${sizes.tasksPerSecond} tasks/s for ${sizes.seconds} s`,
   );
   const tenants = await createTenants(instance.database.url, instance.baseUrl, sizes.organizations);
+  const serverRssIdle = (await instance.server?.rssMiB()) ?? null;
   // Baseline: the same notifications read by a bare LISTEN connection in this process (no load, no GraphQL, no WebSocket).
   const rawListener = new pg.Client({ connectionString: instance.database.url });
   const rawArrivals = new Map<string, number>();
@@ -142,7 +143,11 @@ export async function realtimeDelay(context: ScenarioContext, sink: Sink, sizes:
       subscribers.push(...connected);
     }
     const connectSeconds = (performance.now() - connectStarted) / 1000;
-    log(`   ${subscribers.length} subscribers connected in ${connectSeconds.toFixed(1)} s`);
+    const serverRssConnected = (await instance.server?.rssMiB()) ?? null;
+    log(
+      `   ${subscribers.length} subscribers connected in ${connectSeconds.toFixed(1)} s; ` +
+        `server RSS ${serverRssIdle?.toFixed(0)} MiB before, ${serverRssConnected?.toFixed(0)} MiB after`,
+    );
 
     const url = `${sink.url}/s8`;
     // Warm-up (JIT, connections), not measured.
@@ -207,6 +212,8 @@ export async function realtimeDelay(context: ScenarioContext, sink: Sink, sizes:
       added,
       failures: failures.slice(0, 5),
       serverRss,
+      serverRssIdle,
+      serverRssConnected,
     };
     return [
       {

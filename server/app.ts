@@ -60,6 +60,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         heartbeatSeconds: config.jobHeartbeatSeconds,
         allowPrivateTargets: config.allowPrivateTargets,
         shutdownGraceMs: config.shutdownGraceMs,
+        connectionsPerHost: config.connectionsPerHost,
       });
       await dispatcher.start();
       cronScheduler = new CronScheduler({ pool: runtime.pool, boss: runtime.boss, logger });

@@ -34,6 +34,8 @@ const environmentSchema = z.object({
   RUNLATER_SIGNING_SECRET_GRACE_HOURS: integer(0, 24 * 30).default(24),
   /** Attempts one worker process runs at once. */
   RUNLATER_WORKER_CONCURRENCY: integer(1, 10_000).default(100),
+  /** Most keep-alive connections one worker process opens to one target origin (host and port). */
+  RUNLATER_CONNECTIONS_PER_HOST: integer(1, 1000).default(32),
   /** Seconds a graceful shutdown waits for in-flight attempts before aborting them. */
   RUNLATER_SHUTDOWN_GRACE_SECONDS: integer(0, 600).default(30),
   /** Seconds without a heartbeat after which a running attempt counts as lost (worker crashed). */
@@ -82,6 +84,7 @@ export interface Config {
   allowPrivateTargets: boolean;
   signingSecretGraceMs: number;
   workerConcurrency: number;
+  connectionsPerHost: number;
   shutdownGraceMs: number;
   jobHeartbeatSeconds: number;
   superviseIntervalSeconds: number;
@@ -125,6 +128,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     allowPrivateTargets: env.RUNLATER_ALLOW_PRIVATE_TARGETS ?? !isProduction,
     signingSecretGraceMs: env.RUNLATER_SIGNING_SECRET_GRACE_HOURS * 3_600_000,
     workerConcurrency: env.RUNLATER_WORKER_CONCURRENCY,
+    connectionsPerHost: env.RUNLATER_CONNECTIONS_PER_HOST,
     shutdownGraceMs: env.RUNLATER_SHUTDOWN_GRACE_SECONDS * 1000,
     jobHeartbeatSeconds: env.RUNLATER_JOB_HEARTBEAT_SECONDS,
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,

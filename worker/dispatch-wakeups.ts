@@ -20,6 +20,9 @@ const RECONNECT_DELAY_MS = 1000;
  */
 const DUE_BUT_NOT_FETCHED_RETRY_MS = 200;
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 export class DispatchWakeups {
   private listener: pg.Client | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -79,11 +82,16 @@ export class DispatchWakeups {
     if (dueAt >= this.timerDueAt) return;
     this.clearTimer();
     this.timerDueAt = dueAt;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerDueAt = Number.POSITIVE_INFINITY;
-      this.wake();
-    }, delay);
+    // setTimeout fires at once for delays beyond 2^31-1 ms (~24.8 days): a task due next year would
+    // otherwise wake the fetch loop in a tight circle. An early wake-up finds nothing and re-arms.
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.timerDueAt = Number.POSITIVE_INFINITY;
+        this.wake();
+      },
+      Math.min(delay, MAX_TIMER_DELAY_MS),
+    );
   }
 
   /** After a fetch found less than it asked for: arm the timer for the next attempt due. */

@@ -21,6 +21,7 @@ import { LIVE_CLOSE, type LiveConnection, type LiveEventHub } from "../realtime/
 import type { Services } from "../runtime.js";
 import type { Principal } from "../services/api-keys.js";
 import { authenticate, type Credentials } from "./authenticate.js";
+import { coalesceWebSocketWrites } from "./websocket-write-coalescing.js";
 import type { createGraphQLServer } from "./yoga.js";
 import { GRAPHQL_PATH } from "./yoga.js";
 
@@ -56,6 +57,8 @@ function closeWith(socket: import("ws").WebSocket, code: number, reason: string)
 export function attachGraphQLWebSocket(server: http.Server, yoga: Yoga, services: Services, live: LiveEventHub): void {
   const webSockets = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_MESSAGE_BYTES });
   webSockets.on("error", (error) => services.logger.error({ err: error }, "WebSocket server error"));
+  // Registered before graphql-ws's own listener, so every message it sends is coalesced.
+  webSockets.on("connection", (socket) => coalesceWebSocketWrites(socket));
 
   const graphqlWs = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {

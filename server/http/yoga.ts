@@ -3,6 +3,7 @@ import { createYoga } from "graphql-yoga";
 import { DomainError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { LiveEventHub } from "../realtime/live-event-hub.js";
+import { useSharedSubscriptionResults } from "../realtime/shared-subscription-results.js";
 import type { Services } from "../runtime.js";
 import { schema } from "../schema/index.js";
 import type { Principal } from "../services/api-keys.js";
@@ -69,6 +70,6 @@ export function createGraphQLServer(
         responseCookies: initialContext.responseCookies ?? [],
       };
     },
-    plugins: [restPlugin()],
+    plugins: [restPlugin(), useSharedSubscriptionResults()],
   });
 }

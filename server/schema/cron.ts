@@ -4,7 +4,7 @@
  */
 import { validationError } from "../errors.js";
 import { cronLimits, nextCronOccurrences, validateCronSchedule } from "../services/cron-schedule.js";
-import { pauseTask, resumeTask, updateTaskSchedule } from "../services/cron-tasks.js";
+import { pauseTask, resumeTask, upcomingSlot, updateTaskSchedule } from "../services/cron-tasks.js";
 import { builder } from "./builder.js";
 
 export const CatchUpPolicyEnum = builder.enumType("CatchUpPolicy", {
@@ -35,10 +35,11 @@ builder.prismaObjectFields("Task", (t) => ({
     nullable: true,
     description: "CRON tasks: the IANA time zone the expression is evaluated in (default UTC).",
   }),
-  nextRunAt: t.expose("nextRunAt", {
+  nextRunAt: t.field({
     type: "DateTime",
     nullable: true,
     description: "CRON tasks: when the next slot fires. Null while paused, once cancelled, and for one-off tasks.",
+    resolve: (task) => upcomingSlot(task),
   }),
   paused: t.exposeBoolean("paused", { description: "CRON tasks: true while paused (pauseTask); no slot fires or is recorded." }),
   catchUp: t.expose("catchUp", { type: CatchUpPolicyEnum, description: "CRON tasks: what happens to slots missed during downtime." }),

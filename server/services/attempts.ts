@@ -3,7 +3,8 @@
  *
  *   PENDING ──claim──▶ RUNNING ──outcome──▶ SUCCEEDED | FAILED | TIMED_OUT
  *      │                  │
- *      └──cancel──▶ CANCELLED   (worker lost: RUNNING ──recover──▶ FAILED)
+ *      ├──cancel──▶ CANCELLED   (worker lost: RUNNING ──recover──▶ FAILED)
+ *      └──overlap──▶ MISSED      (a cron slot's run while an earlier run of its task is in flight, SKIP_IF_RUNNING)
  *
  * The task follows its attempts: SCHEDULED while an attempt is pending,
  * RUNNING while one is in flight, then SUCCEEDED, or FAILED once the retry
@@ -23,10 +24,11 @@ import type { DeliveryOutcome } from "../../worker/http-delivery.js";
 import type { Pool, PoolClient } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
 import { scheduleCallbacks } from "./callbacks.js";
+import { overlapSkipReason } from "./cron-schedule.js";
 import { bossDb, DISPATCH_QUEUE, enqueueAttempts, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
 import { requestAdmission } from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
-import { findBreaker, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
+import { breakerKey, findBreakers, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
 import { recordTaskHealth } from "./task-health.js";
 import type { TaskRow } from "./tasks.js";
 import { TASK_COLUMNS } from "./tasks.js";
@@ -47,72 +49,139 @@ export type ClaimResult =
   | { kind: "claimed"; attempt: ClaimedAttempt }
   /** The attempt was RUNNING already: its worker died. Recorded as failed; maybe retried. */
   | { kind: "lost"; verdict: AttemptVerdict }
-  /** Cancelled, already finished, or unknown: nothing to do but complete the job. */
+  /** Cancelled, already finished, unknown, or a cron slot skipped by its overlap policy: nothing to do but complete the job. */
   | { kind: "nothing-to-do" }
   /** The target's circuit breaker is open: the attempt waits (with a new job) until it closes. */
   | { kind: "deferred"; until: Date };
 
 export const LOST_ATTEMPT_ERROR = "attempt lost: the worker running it stopped before it finished (crash or kill)";
 
+/** A fetched pg-boss job and the attempt it carries. */
+export interface AttemptJob {
+  jobId: string;
+  executionId: string;
+}
+
+interface ClaimRow {
+  id: string;
+  status: ExecutionStatus;
+  attempt: number;
+  /** From row_to_json: timestamps are strings (reviveTaskRow). */
+  task: TaskRow;
+  current: string;
+  previous: string | null;
+  busyRun: number | null;
+}
+
 /**
- * Marks the attempt RUNNING (and its task with it) and returns what the HTTP
- * request needs, or settles an attempt whose previous worker was lost.
- * The job is completed here when there is nothing to run.
+ * Claims the attempts of a fetched batch of jobs in one transaction: marks
+ * those that can run RUNNING (and their tasks with them) and returns what
+ * their HTTP requests need, keyed by job id. The others are settled on the
+ * way: an attempt whose previous worker was lost is recorded as failed (and
+ * maybe retried), a cancelled or finished one just completes its job, a cron
+ * slot skipped by its overlap policy is MISSED, and an attempt to a host whose
+ * circuit breaker is open is deferred. A batch costs the same few statements
+ * as one attempt; only those unusual cases add statements of their own.
  */
-export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, executionId: string): Promise<ClaimResult> {
+export async function claimAttempts(pool: Pool, boss: PgBoss, jobs: AttemptJob[]): Promise<Map<string, ClaimResult>> {
+  if (jobs.length === 0) return new Map();
   return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{
-      status: ExecutionStatus;
-      attempt: number;
-      task: TaskRow;
-      current: string;
-      previous: string | null;
-    }>(
-      `SELECT e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
-              CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous
+    const results = new Map<string, ClaimResult>();
+    // Ordered locks: two workers claiming overlapping batches never wait on each other in a cycle.
+    const { rows } = await client.query<ClaimRow>(
+      `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
+              CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
+              -- A cron slot's run was created ahead of its slot: SKIP_IF_RUNNING is decided now, at the slot.
+              CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
+                (SELECT max(p.run) FROM executions p
+                 WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
+              END AS "busyRun"
        FROM executions e
        JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
        JOIN organizations o ON o.id = e.organization_id
-       WHERE e.id = $1
+       WHERE e.id = ANY($1::uuid[])
+       ORDER BY e.id
        FOR UPDATE OF e`,
-      [executionId],
+      [jobs.map((job) => job.executionId)],
     );
-    const row = rows[0];
-    if (row?.status !== "PENDING" || row.task.status === "CANCELLED") {
-      if (row?.status === "RUNNING") {
-        const task = reviveTaskRow(row.task);
-        const outcome: DeliveryOutcome = { kind: "network-error", durationMs: 0, error: LOST_ATTEMPT_ERROR, code: "WORKER_LOST" };
-        const verdict = decideAfterAttempt(outcome, { attempt: row.attempt, retries: task.retries, now: new Date() });
-        await settleAttempt(client, boss, { jobId, executionId, attempt: row.attempt, task }, outcome, verdict);
-        return { kind: "lost", verdict };
+    const rowOf = new Map(rows.map((row) => [row.id, row]));
+    const runnable = (row: ClaimRow | undefined): row is ClaimRow =>
+      row?.status === "PENDING" && row.task.status !== "CANCELLED" && row.busyRun === null;
+    const breakers = await findBreakers(
+      client,
+      rows.filter(runnable).map((row) => ({ organizationId: row.task.organizationId, url: row.task.url })),
+    );
+
+    const toRun: Array<{ job: AttemptJob; row: ClaimRow; tracked: boolean }> = [];
+    for (const job of jobs) {
+      const row = rowOf.get(job.executionId);
+      if (!runnable(row)) {
+        results.set(job.jobId, await settleUnrunnable(client, boss, job, row));
+        continue;
       }
-      if (row?.status === "PENDING") {
-        await client.query("UPDATE executions SET status = 'CANCELLED', finished_at = now() WHERE id = $1", [executionId]);
+      const breaker = breakers.get(breakerKey(row.task.organizationId, row.task.url));
+      if (breaker?.open) {
+        await deferWhileBreakerOpen(client, boss, { ...job, organizationId: row.task.organizationId }, breaker.open);
+        results.set(job.jobId, { kind: "deferred", until: breaker.open.openUntil });
+        continue;
       }
-      await boss.complete(DISPATCH_QUEUE, jobId, null, { db: bossDb(client) });
-      return { kind: "nothing-to-do" };
+      toRun.push({ job, row, tracked: breaker?.tracked ?? false });
     }
-    const breaker = await findBreaker(client, row.task.organizationId, row.task.url);
-    if (breaker.open) {
-      await deferWhileBreakerOpen(client, boss, { jobId, executionId, organizationId: row.task.organizationId }, breaker.open);
-      return { kind: "deferred", until: breaker.open.openUntil };
-    }
-    await client.query("UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = $1", [executionId]);
+    if (toRun.length === 0) return results;
+
+    await client.query("UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[])", [
+      toRun.map(({ job }) => job.executionId),
+    ]);
+    // Two runs of one cron task in a batch (overlap ALLOW) update its row once: either attempt number will do.
     const { rows: tasks } = await client.query<TaskRow>(
-      `UPDATE tasks SET status = 'RUNNING', attempts = $2, updated_at = now() WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
-      [row.task.id, row.attempt],
+      `UPDATE tasks t SET status = 'RUNNING', attempts = c.claimed_attempt, updated_at = now()
+       FROM unnest($1::uuid[], $2::int[]) AS c(claimed_task_id, claimed_attempt)
+       WHERE t.id = c.claimed_task_id
+       RETURNING ${TASK_COLUMNS}`,
+      [toRun.map(({ row }) => row.task.id), toRun.map(({ row }) => row.attempt)],
     );
-    return {
-      kind: "claimed",
-      attempt: {
-        executionId,
-        attempt: row.attempt,
-        task: tasks[0] as TaskRow,
-        signingSecrets: row.previous ? [row.current, row.previous] : [row.current],
-        breakerTracked: breaker.tracked,
-      },
-    };
+    const taskOf = new Map(tasks.map((task) => [task.id, task]));
+    for (const { job, row, tracked } of toRun) {
+      results.set(job.jobId, {
+        kind: "claimed",
+        attempt: {
+          executionId: job.executionId,
+          attempt: row.attempt,
+          task: { ...(taskOf.get(row.task.id) as TaskRow), attempts: row.attempt },
+          signingSecrets: row.previous ? [row.current, row.previous] : [row.current],
+          breakerTracked: tracked,
+        },
+      });
+    }
+    return results;
   });
+}
+
+/** Claims the attempt of one job (see claimAttempts). */
+export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, executionId: string): Promise<ClaimResult> {
+  const results = await claimAttempts(pool, boss, [{ jobId, executionId }]);
+  return results.get(jobId) as ClaimResult;
+}
+
+/** An attempt that will not run now: lost by its worker, cancelled, finished, unknown, or skipped by its overlap policy. */
+async function settleUnrunnable(client: PoolClient, boss: PgBoss, job: AttemptJob, row: ClaimRow | undefined): Promise<ClaimResult> {
+  if (row?.status === "RUNNING") {
+    const task = reviveTaskRow(row.task);
+    const outcome: DeliveryOutcome = { kind: "network-error", durationMs: 0, error: LOST_ATTEMPT_ERROR, code: "WORKER_LOST" };
+    const verdict = decideAfterAttempt(outcome, { attempt: row.attempt, retries: task.retries, now: new Date() });
+    await settleAttempts(client, boss, [{ claimed: { ...job, attempt: row.attempt, task }, outcome, verdict }]);
+    return { kind: "lost", verdict };
+  }
+  if (row?.status === "PENDING" && row.task.status === "CANCELLED") {
+    await client.query("UPDATE executions SET status = 'CANCELLED', finished_at = now() WHERE id = $1", [job.executionId]);
+  } else if (row?.status === "PENDING" && row.busyRun !== null) {
+    await client.query("UPDATE executions SET status = 'MISSED', error = $2 WHERE id = $1", [
+      job.executionId,
+      overlapSkipReason(row.busyRun),
+    ]);
+  }
+  await boss.complete(DISPATCH_QUEUE, job.jobId, null, { db: bossDb(client) });
+  return { kind: "nothing-to-do" };
 }
 
 /**
@@ -138,7 +207,41 @@ async function deferWhileBreakerOpen(
   await notifyDue(client, breaker.openUntil);
 }
 
-/** Records what an HTTP attempt produced and acts on the verdict, atomically with the job's completion. */
+/** An attempt whose HTTP request has finished, with what it produced. */
+export interface FinishedAttempt {
+  claimed: ClaimedAttempt & { jobId: string };
+  outcome: DeliveryOutcome;
+}
+
+/**
+ * Records what HTTP attempts produced and acts on each verdict, in one
+ * transaction with the completion of their jobs. Workers settle the attempts
+ * that finish close together as one batch: a batch costs the same few
+ * statements as one attempt, plus statements of its own for each retry and
+ * callback. Verdicts come back in the order of `finished`.
+ */
+export async function recordAttemptOutcomes(
+  pool: Pool,
+  boss: PgBoss,
+  finished: FinishedAttempt[],
+  now = new Date(),
+): Promise<AttemptVerdict[]> {
+  const settled = finished.map(({ claimed, outcome }) => ({
+    claimed,
+    outcome,
+    verdict: decideAfterAttempt(outcome, { attempt: claimed.attempt, retries: claimed.task.retries, now }),
+  }));
+  if (settled.length === 0) return [];
+  await withTransaction(pool, async (client) => {
+    for (const { claimed, outcome } of settled) {
+      await recordTargetOutcome(client, claimed.task.organizationId, claimed.task.url, outcome, { tracked: claimed.breakerTracked, now });
+    }
+    await settleAttempts(client, boss, settled);
+  });
+  return settled.map(({ verdict }) => verdict);
+}
+
+/** Records what one HTTP attempt produced (see recordAttemptOutcomes). */
 export async function recordAttemptOutcome(
   pool: Pool,
   boss: PgBoss,
@@ -146,12 +249,8 @@ export async function recordAttemptOutcome(
   outcome: DeliveryOutcome,
   now = new Date(),
 ): Promise<AttemptVerdict> {
-  const verdict = decideAfterAttempt(outcome, { attempt: claimed.attempt, retries: claimed.task.retries, now });
-  await withTransaction(pool, async (client) => {
-    await recordTargetOutcome(client, claimed.task.organizationId, claimed.task.url, outcome, { tracked: claimed.breakerTracked, now });
-    await settleAttempt(client, boss, claimed, outcome, verdict);
-  });
-  return verdict;
+  const [verdict] = await recordAttemptOutcomes(pool, boss, [{ claimed, outcome }], now);
+  return verdict as AttemptVerdict;
 }
 
 function executionStatusFor(outcome: DeliveryOutcome, verdict: AttemptVerdict): ExecutionStatus {
@@ -159,68 +258,108 @@ function executionStatusFor(outcome: DeliveryOutcome, verdict: AttemptVerdict): 
   return outcome.kind === "timeout" ? "TIMED_OUT" : "FAILED";
 }
 
-async function settleAttempt(
-  client: PoolClient,
-  boss: PgBoss,
-  claimed: { jobId: string; executionId: string; attempt: number; task: TaskRow },
-  outcome: DeliveryOutcome,
-  verdict: AttemptVerdict,
-): Promise<void> {
-  const response = outcome.kind === "response" ? outcome : null;
+interface AttemptToSettle {
+  claimed: { jobId: string; executionId: string; attempt: number; task: TaskRow };
+  outcome: DeliveryOutcome;
+  verdict: AttemptVerdict;
+}
+
+async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: AttemptToSettle[]): Promise<void> {
+  const responseOf = (outcome: DeliveryOutcome) => (outcome.kind === "response" ? outcome : null);
   await client.query(
-    `UPDATE executions SET status = $2, finished_at = now(), duration_ms = $3, response_status = $4,
-            response_headers = $5, response_body = $6, response_body_truncated = $7, error = $8
-     WHERE id = $1`,
+    `UPDATE executions e SET status = s.status, finished_at = now(), duration_ms = s.duration_ms, response_status = s.response_status,
+            response_headers = s.response_headers, response_body = s.response_body,
+            response_body_truncated = s.response_body_truncated, error = s.error
+     FROM unnest($1::uuid[], $2::execution_status[], $3::int[], $4::int[], $5::jsonb[], $6::text[], $7::boolean[], $8::text[])
+       AS s(execution_id, status, duration_ms, response_status, response_headers, response_body, response_body_truncated, error)
+     WHERE e.id = s.execution_id`,
     [
-      claimed.executionId,
-      executionStatusFor(outcome, verdict),
-      Math.round(outcome.durationMs),
-      response?.status ?? null,
-      response ? JSON.stringify(response.headers) : null,
+      attempts.map(({ claimed }) => claimed.executionId),
+      attempts.map(({ outcome, verdict }) => executionStatusFor(outcome, verdict)),
+      attempts.map(({ outcome }) => Math.round(outcome.durationMs)),
+      attempts.map(({ outcome }) => responseOf(outcome)?.status ?? null),
+      attempts.map(({ outcome }) => {
+        const response = responseOf(outcome);
+        return response ? JSON.stringify(response.headers) : null;
+      }),
       // PostgreSQL text cannot hold NUL; a binary body is kept readable rather than rejected.
-      response ? response.body.replaceAll("\u0000", "\uFFFD") : null,
-      response?.bodyTruncated ?? false,
-      verdict.kind === "succeeded" ? null : verdict.reason,
+      attempts.map(({ outcome }) => responseOf(outcome)?.body.replaceAll("\u0000", "\uFFFD") ?? null),
+      attempts.map(({ outcome }) => responseOf(outcome)?.bodyTruncated ?? false),
+      attempts.map(({ verdict }) => (verdict.kind === "succeeded" ? null : verdict.reason)),
     ],
   );
-  // Lock the task: a concurrent cancel must either see this outcome or prevent the retry.
-  const { rows } = await client.query<{ status: string }>("SELECT status FROM tasks WHERE id = $1 FOR UPDATE", [claimed.task.id]);
-  const cancelled = rows[0]?.status === "CANCELLED";
-  if (verdict.kind === "retry" && !cancelled) {
-    const executionId = uuidv7();
-    const runAt = new Date(Date.now() + verdict.delayMs);
-    // A retry keeps the task's place in its queue: it is admitted at once, and the slot stays taken.
-    await client.query(
-      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at, queue, priority)
-       SELECT $1, organization_id, task_id, run, $3, 'PENDING', $4, now(), queue, priority FROM executions WHERE id = $2`,
-      [executionId, claimed.executionId, claimed.attempt + 1, runAt],
-    );
-    await client.query("UPDATE tasks SET status = 'SCHEDULED', updated_at = now() WHERE id = $1", [claimed.task.id]);
-    await enqueueAttempts(boss, client, [{ executionId, organizationId: claimed.task.organizationId, queue: null, runAt, admitted: true }]);
-  } else if (!cancelled && claimed.task.type === "CRON") {
+  // Lock the tasks (in order): a concurrent cancel must either see these outcomes or prevent the retries.
+  const { rows } = await client.query<{ id: string; cancelled: boolean }>(
+    "SELECT id, status = 'CANCELLED' AS cancelled FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+    [attempts.map(({ claimed }) => claimed.task.id)],
+  );
+  const cancelledTasks = new Set(rows.filter((row) => row.cancelled).map((row) => row.id));
+
+  const cronTasks: string[] = [];
+  const finishedTasks: Array<{ id: string; status: "SUCCEEDED" | "FAILED" }> = [];
+  let queueSlotFreed = false;
+  for (const { claimed, verdict } of attempts) {
+    const cancelled = cancelledTasks.has(claimed.task.id);
+    if (verdict.kind === "retry" && !cancelled) {
+      await scheduleRetry(client, boss, claimed, verdict.delayMs);
+    } else if (!cancelled && claimed.task.type === "CRON") {
+      cronTasks.push(claimed.task.id);
+    } else if (!cancelled) {
+      finishedTasks.push({ id: claimed.task.id, status: verdict.kind === "succeeded" ? "SUCCEEDED" : "FAILED" });
+    }
+    // The task no longer holds a slot in its queue: let the next one in.
+    if (claimed.task.queue !== null && (verdict.kind !== "retry" || cancelled)) queueSlotFreed = true;
+  }
+  if (cronTasks.length > 0) {
     // A cron task outlives its runs: after a run's final outcome it waits for its next slot (RUNNING while another run is).
     await client.query(
-      `UPDATE tasks SET status = CASE WHEN EXISTS (SELECT 1 FROM executions WHERE task_id = $1 AND status = 'RUNNING')
-         THEN 'RUNNING'::task_status ELSE 'SCHEDULED'::task_status END, updated_at = now() WHERE id = $1`,
-      [claimed.task.id],
+      `UPDATE tasks t SET status = CASE WHEN EXISTS (SELECT 1 FROM executions WHERE task_id = t.id AND status = 'RUNNING')
+         THEN 'RUNNING'::task_status ELSE 'SCHEDULED'::task_status END, updated_at = now() WHERE t.id = ANY($1::uuid[])`,
+      [cronTasks],
     );
-  } else if (!cancelled) {
-    const status = verdict.kind === "succeeded" ? "SUCCEEDED" : "FAILED";
-    await client.query("UPDATE tasks SET status = $2, completed_at = now(), updated_at = now() WHERE id = $1", [claimed.task.id, status]);
   }
-  // Callbacks (callbackUrl, onFailureUrl) are CALLBACK tasks, written in this transaction with the outcome they report.
-  await scheduleCallbacks(client, boss, { executionId: claimed.executionId, task: claimed.task, verdict, cancelled });
-  // A run that ended FAILED, or succeeded after one that did, changes the task's (or its endpoint's) health: alerts.
-  if (verdict.kind !== "retry" && !cancelled) {
-    await recordTaskHealth(client, boss, {
-      task: claimed.task,
-      succeeded: verdict.kind === "succeeded",
-      reason: verdict.kind === "failed" ? verdict.reason : null,
-    });
+  if (finishedTasks.length > 0) {
+    await client.query(
+      `UPDATE tasks t SET status = f.status, completed_at = now(), updated_at = now()
+       FROM unnest($1::uuid[], $2::task_status[]) AS f(finished_task_id, status) WHERE t.id = f.finished_task_id`,
+      [finishedTasks.map((task) => task.id), finishedTasks.map((task) => task.status)],
+    );
   }
-  // The task no longer holds a slot in its queue: let the next one in.
-  if (claimed.task.queue !== null && (verdict.kind !== "retry" || cancelled)) await requestAdmission(client);
-  await boss.complete(DISPATCH_QUEUE, claimed.jobId, null, { db: bossDb(client) });
+  // Callbacks (callbackUrl, onFailureUrl) are CALLBACK tasks, written in this transaction with the outcome they report,
+  // the task's new status included.
+  for (const { claimed, verdict } of attempts) {
+    const cancelled = cancelledTasks.has(claimed.task.id);
+    await scheduleCallbacks(client, boss, { executionId: claimed.executionId, task: claimed.task, verdict, cancelled });
+    // A run that ended FAILED, or succeeded after one that did, changes the task's (or its endpoint's) health: alerts.
+    if (verdict.kind !== "retry" && !cancelled) {
+      await recordTaskHealth(client, boss, {
+        task: claimed.task,
+        succeeded: verdict.kind === "succeeded",
+        reason: verdict.kind === "failed" ? verdict.reason : null,
+      });
+    }
+  }
+  if (queueSlotFreed) await requestAdmission(client);
+  await boss.complete(
+    DISPATCH_QUEUE,
+    attempts.map(({ claimed }) => claimed.jobId),
+    null,
+    { db: bossDb(client) },
+  );
+}
+
+/** The next attempt of a run, due after the policy's delay. */
+async function scheduleRetry(client: PoolClient, boss: PgBoss, claimed: AttemptToSettle["claimed"], delayMs: number): Promise<void> {
+  const executionId = uuidv7();
+  const runAt = new Date(Date.now() + delayMs);
+  // A retry keeps the task's place in its queue: it is admitted at once, and the slot stays taken.
+  await client.query(
+    `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at, queue, priority)
+     SELECT $1, organization_id, task_id, run, $3, 'PENDING', $4, now(), queue, priority FROM executions WHERE id = $2`,
+    [executionId, claimed.executionId, claimed.attempt + 1, runAt],
+  );
+  await client.query("UPDATE tasks SET status = 'SCHEDULED', updated_at = now() WHERE id = $1", [claimed.task.id]);
+  await enqueueAttempts(boss, client, [{ executionId, organizationId: claimed.task.organizationId, queue: null, runAt, admitted: true }]);
 }
 
 /** row_to_json gives timestamps as strings; the rest of the code expects Dates. */
@@ -233,5 +372,6 @@ function reviveTaskRow(task: TaskRow): TaskRow {
     updatedAt: date(task.updatedAt) as Date,
     completedAt: date(task.completedAt),
     nextRunAt: date(task.nextRunAt),
+    preparedSlot: date(task.preparedSlot),
   };
 }

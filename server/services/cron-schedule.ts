@@ -194,6 +194,11 @@ export function planDueSlots(task: { cron: string; timezone: string; nextRunAt: 
   return { slots, nextRunAt: nextCronOccurrence(cron, timezone, now) };
 }
 
+/** Why a slot of a SKIP_IF_RUNNING task did not run: the same words whether the scheduler or the dispatcher saw it. */
+export function overlapSkipReason(busyRun: number): string {
+  return `skipped: run ${busyRun} was still running (overlap policy SKIP_IF_RUNNING)`;
+}
+
 function missedReason(catchUp: CatchUpPolicy): string {
   return `missed: no scheduler ran at this time (catch-up policy ${catchUp})`;
 }

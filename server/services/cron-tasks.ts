@@ -1,20 +1,39 @@
 /**
  * Recurring (CRON) tasks: push, pause, resume, schedule updates, manual
- * triggers, and the claim of due slots that the cron scheduler
+ * triggers, and the claim of upcoming slots that the cron scheduler
  * (worker/cron-scheduler.ts) runs.
  *
- * A cron task keeps its next slot in `next_run_at` (null while paused or
- * cancelled). It has no pending execution between slots: when a slot comes
- * due, a scheduler claims the task row and, in one transaction, moves
- * `next_run_at` to the following slot, adds the slot's Execution (`run` =
- * the slot's number, attempt 1) and hands it to the dispatcher as any other
- * attempt. Slots that do not run (catch-up, overlap) are recorded as MISSED
- * executions, so the gap is visible. The task stays SCHEDULED between runs.
+ * A slot's run is created ahead of its time. A cron task keeps in
+ * `next_run_at` the next slot that has no run yet (null while paused or
+ * cancelled). Up to CRON_LOOK_AHEAD_MS before that slot, a scheduler claims
+ * the task row and, in one transaction, adds the slot's Execution (`run` = the
+ * slot's number, attempt 1, `scheduled_for` = `cron_slot` = the slot), gives
+ * it its pg-boss job due at the slot (a task in a named queue waits for
+ * admission at the slot instead, as any attempt of its queue), records the
+ * slot in `prepared_slot` and moves `next_run_at` to the following slot. At
+ * the slot itself nothing is computed or written: the dispatcher fetches the
+ * job like any due attempt. The API's nextRunAt is `prepared_slot` until it
+ * passes, then `next_run_at` (upcomingSlot).
  *
- * Exactly once: a slot is claimed with `FOR UPDATE SKIP LOCKED` over
+ *   slot - look-ahead: claim ─▶ PENDING execution + job due at the slot
+ *   slot:              dispatcher fetches it ─▶ overlap check ─▶ RUNNING …
+ *
+ * Decided at the slot, not ahead: SKIP_IF_RUNNING looks for a run still in
+ * flight when the dispatcher claims the attempt (services/attempts.ts), and
+ * records the slot MISSED if there is one. Pausing, rescheduling or cancelling
+ * withdraws a run created for a slot still to come (withdrawPreparedRun).
+ * Slots already past when claimed (downtime) follow the catch-up policy as
+ * before, with the overlap policy applied at once; they are recorded as
+ * MISSED executions when they do not run, so the gap is visible. The task
+ * stays SCHEDULED between runs. A run created before its slot is not
+ * withdrawn by downtime that starts after it was created: it runs when a
+ * worker is back, like any due attempt.
+ *
+ * Exactly once: a task is claimed with `FOR UPDATE SKIP LOCKED` over
  * `tasks_next_run_at_idx` and `next_run_at` is moved in the same transaction
  * (a compare-and-set on the claimed slot), so any number of schedulers can
- * run; and (task_id, run, attempt) is unique.
+ * run; (task_id, cron_slot) is unique, so a slot cannot be written twice
+ * whatever happens, and (task_id, run, attempt) too.
  */
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
@@ -28,16 +47,32 @@ import {
   nextCronOccurrence,
   OVERLAP_POLICIES,
   type OverlapPolicy,
+  overlapSkipReason,
   planDueSlots,
   validateCronExpression,
   validateTimeZone,
 } from "./cron-schedule.js";
-import { type AttemptToEnqueue, enqueueAttempts } from "./dispatch-queue.js";
+import { type AttemptToEnqueue, bossDb, DISPATCH_QUEUE, enqueueAttempts } from "./dispatch-queue.js";
 import type { TaskSpec } from "./task-input.js";
 import { asUuid, TASK_COLUMNS, type TaskDependencies, type TaskRow } from "./tasks.js";
 
-/** Due tasks one claim transaction takes at most; the scheduler claims again at once when it got a full batch. */
+/** Tasks one claim transaction takes at most; the scheduler claims again at once when it got a full batch. */
 export const CRON_CLAIM_BATCH = 1000;
+
+/**
+ * How long before its slot a run is created. Covers the time schedulers need
+ * to prepare every run of a busy slot (10,000 tasks: about 3 s on a loaded
+ * 2-core machine) with room to spare; it must stay below a minute, the
+ * shortest gap between two slots of a 5-field cron expression, so a task has
+ * at most one run prepared ahead.
+ */
+export const CRON_LOOK_AHEAD_MS = 10_000;
+
+/** The slot a cron task fires at next, as the API shows it: the prepared run's slot until it passes, then the cursor. */
+export function upcomingSlot(task: Pick<TaskRow, "nextRunAt" | "preparedSlot">, now = new Date()): Date | null {
+  if (task.preparedSlot && task.preparedSlot.getTime() > now.getTime()) return task.preparedSlot;
+  return task.nextRunAt;
+}
 
 /** Writes a CRON task whose first slot is the first occurrence after `now`. It has no execution until then. */
 export async function insertCronTask(client: PoolClient, organizationId: string, spec: TaskSpec, now: Date): Promise<TaskRow> {
@@ -95,12 +130,14 @@ async function lockCronTask(client: PoolClient, organizationId: string, taskId: 
 }
 
 /** Stops a cron task's slots until it is resumed. A run already started finishes; history is kept. */
-export async function pauseTask(deps: Pick<TaskDependencies, "pool">, organizationId: string, taskId: string): Promise<TaskRow> {
+export async function pauseTask(deps: Pick<TaskDependencies, "pool" | "boss">, organizationId: string, taskId: string): Promise<TaskRow> {
   return withTransaction(deps.pool, async (client) => {
     const task = await lockCronTask(client, organizationId, taskId, "paused");
     if (task.paused) return task;
+    await withdrawPreparedRun(deps.boss, client, task.id);
     const { rows } = await client.query<TaskRow>(
-      `UPDATE tasks SET paused = true, next_run_at = NULL, updated_at = now() WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
+      `UPDATE tasks SET paused = true, next_run_at = NULL, prepared_slot = NULL, updated_at = now() WHERE id = $1
+       RETURNING ${TASK_COLUMNS}`,
       [task.id],
     );
     return rows[0] as TaskRow;
@@ -138,7 +175,7 @@ export interface ScheduleUpdate {
  * executions so far are kept.
  */
 export async function updateTaskSchedule(
-  deps: Pick<TaskDependencies, "pool">,
+  deps: Pick<TaskDependencies, "pool" | "boss">,
   organizationId: string,
   taskId: string,
   update: ScheduleUpdate,
@@ -151,8 +188,11 @@ export async function updateTaskSchedule(
   return withTransaction(deps.pool, async (client) => {
     const task = await lockCronTask(client, organizationId, taskId, "rescheduled");
     const next = { cron: cron ?? (task.cron as string), timezone: timezone ?? task.timezone ?? "UTC" };
+    // The run prepared for the old schedule's next slot goes; the new schedule's slot gets its own.
+    await withdrawPreparedRun(deps.boss, client, task.id);
     const { rows } = await client.query<TaskRow>(
-      `UPDATE tasks SET cron = $2, timezone = $3, catch_up = $4, overlap = $5, next_run_at = $6, updated_at = now()
+      `UPDATE tasks SET cron = $2, timezone = $3, catch_up = $4, overlap = $5, next_run_at = $6, prepared_slot = NULL,
+              updated_at = now()
        WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
       [
         task.id,
@@ -165,6 +205,27 @@ export async function updateTaskSchedule(
     );
     return rows[0] as TaskRow;
   });
+}
+
+/**
+ * Removes the run created ahead for a slot still to come (with its pg-boss
+ * job), as if it had never been prepared, and gives its run number back. The
+ * caller holds the task row's lock and resets `prepared_slot`. A run whose
+ * slot has come is not withdrawn: it has fired.
+ */
+export async function withdrawPreparedRun(boss: PgBoss, client: PoolClient, taskId: string): Promise<void> {
+  const { rows } = await client.query<{ id: string; admitted: boolean }>(
+    `DELETE FROM executions WHERE task_id = $1 AND cron_slot > now() AND status = 'PENDING'
+     RETURNING id, admitted_at IS NOT NULL AS admitted`,
+    [taskId],
+  );
+  if (rows.length === 0) return;
+  const jobIds = rows.filter((row) => row.admitted).map((row) => row.id);
+  if (jobIds.length > 0) await boss.deleteJob(DISPATCH_QUEUE, jobIds, { db: bossDb(client) });
+  await client.query(
+    `UPDATE tasks SET runs = COALESCE((SELECT max(run) FROM executions WHERE task_id = $1), 0), updated_at = now() WHERE id = $1`,
+    [taskId],
+  );
 }
 
 function oneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
@@ -194,8 +255,8 @@ export async function triggerCronTask(boss: PgBoss, client: PoolClient, task: Ta
   return rows[0] as TaskRow;
 }
 
-/** When the earliest cron slot is due (epoch ms), or null when no cron task is active. Reads one index entry. */
-export async function nextCronSlotDue(db: Queryable): Promise<number | null> {
+/** The earliest slot without a run yet (epoch ms), or null when no cron task is active. Reads one index entry. */
+export async function nextUnpreparedCronSlot(db: Queryable): Promise<number | null> {
   const { rows } = await db.query<{ due: Date }>(
     `SELECT next_run_at AS due FROM tasks
      WHERE next_run_at IS NOT NULL AND type = 'CRON' AND NOT paused AND status <> 'CANCELLED'
@@ -210,80 +271,105 @@ interface SlotExecution {
   taskId: string;
   run: number;
   status: "PENDING" | "MISSED";
-  scheduledFor: Date;
-  admittedAt: Date | null;
+  slot: Date;
   error: string | null;
 }
 
 /**
- * Claims up to `limit` cron tasks whose slot is due at `now` and records
- * their due slots: runs become PENDING executions handed to the dispatcher,
- * the others MISSED executions; `next_run_at` moves to the first slot after
- * `now`. One transaction. Returns how many tasks were claimed.
+ * Claims up to `limit` cron tasks whose next slot is due within the
+ * look-ahead at `now`, and records their slots: runs become PENDING
+ * executions handed to the dispatcher (due at their slot, or at once for a
+ * slot already past), the others MISSED executions; `next_run_at` moves to the
+ * first slot after both `now` and the slots recorded. One transaction.
+ * Returns how many tasks were claimed.
  */
-export async function fireDueCronSlots(pool: Pool, boss: PgBoss, now = new Date(), limit = CRON_CLAIM_BATCH): Promise<number> {
+export async function prepareCronRuns(pool: Pool, boss: PgBoss, now = new Date(), limit = CRON_CLAIM_BATCH): Promise<number> {
+  const horizon = new Date(now.getTime() + CRON_LOOK_AHEAD_MS);
   return withTransaction(pool, async (client) => {
     const { rows: tasks } = await client.query<TaskRow>(
       `SELECT ${TASK_COLUMNS} FROM tasks
        WHERE next_run_at <= $1 AND type = 'CRON' AND NOT paused AND status <> 'CANCELLED'
        ORDER BY next_run_at LIMIT $2
        FOR UPDATE SKIP LOCKED`,
-      [now, limit],
+      [horizon, limit],
     );
     if (tasks.length === 0) return 0;
+    // The overlap policy of a slot already past is applied now; a slot to come is checked when it is dispatched.
     const inFlight = await runsInFlight(
       client,
-      tasks.filter((task) => task.overlap === "SKIP_IF_RUNNING").map((task) => task.id),
+      tasks.filter((task) => task.overlap === "SKIP_IF_RUNNING" && (task.nextRunAt as Date) <= now).map((task) => task.id),
     );
 
     const executions: SlotExecution[] = [];
-    const moves: Array<{ id: string; slot: Date; next: Date | null; recorded: number }> = [];
+    const moves: Array<{ id: string; slot: Date; next: Date | null; prepared: Date | null; recorded: number }> = [];
     // Many tasks share a schedule ("0 * * * *"): each distinct schedule and slot is evaluated once per claim.
     const plans = new Map<string, DueSlotPlan>();
     const planOnce: SlotPlanner = (schedule) => {
       const key = `${schedule.cron}\u0000${schedule.timezone}\u0000${schedule.nextRunAt.getTime()}\u0000${schedule.catchUp}`;
       const known = plans.get(key);
       if (known) return known;
-      const plan = planDueSlots(schedule, now);
+      // A slot to come is planned as of its own time: it is on time, and the next one follows it.
+      const plan = planDueSlots(schedule, schedule.nextRunAt > now ? schedule.nextRunAt : now);
       plans.set(key, plan);
       return plan;
     };
     for (const task of tasks) {
-      const slotExecutions = planTaskSlots(task, planOnce, inFlight.get(task.id) ?? null);
-      executions.push(...slotExecutions.executions);
-      moves.push({ id: task.id, slot: task.nextRunAt as Date, next: slotExecutions.nextRunAt, recorded: slotExecutions.executions.length });
+      const planned = planTaskSlots(task, planOnce, inFlight.get(task.id) ?? null);
+      executions.push(...planned.executions);
+      const ahead = planned.executions.find((execution) => execution.status === "PENDING" && execution.slot > now);
+      moves.push({
+        id: task.id,
+        slot: task.nextRunAt as Date,
+        next: planned.nextRunAt,
+        prepared: ahead?.slot ?? null,
+        recorded: planned.executions.length,
+      });
     }
 
+    const queues = new Map(tasks.map((task) => [task.id, task.queue]));
+    // A run outside named queues gets its job now, due at its slot; a queued one waits for admission at its slot.
+    const admittedNow = (execution: SlotExecution) => execution.status === "PENDING" && queues.get(execution.taskId) === null;
     await client.query(
-      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, admitted_at, error)
-       SELECT id, organization_id, task_id, run, 1, status, scheduled_for, admitted_at, error
-       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::execution_status[], $6::timestamptz[], $7::timestamptz[], $8::text[])
-         AS e(id, organization_id, task_id, run, status, scheduled_for, admitted_at, error)`,
+      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, cron_slot, admitted_at, error)
+       SELECT id, organization_id, task_id, run, 1, status, slot, slot, CASE WHEN admitted THEN now() END, error
+       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::execution_status[], $6::timestamptz[], $7::boolean[], $8::text[])
+         AS e(id, organization_id, task_id, run, status, slot, admitted, error)`,
       [
         executions.map((e) => e.id),
         executions.map((e) => e.organizationId),
         executions.map((e) => e.taskId),
         executions.map((e) => e.run),
         executions.map((e) => e.status),
-        executions.map((e) => e.scheduledFor),
-        executions.map((e) => e.admittedAt),
+        executions.map((e) => e.slot),
+        executions.map(admittedNow),
         executions.map((e) => e.error),
       ],
     );
     // Compare-and-set on the claimed slot: the row lock makes it hold, the condition makes it evident.
     const { rowCount } = await client.query(
-      `UPDATE tasks t SET next_run_at = m.next, runs = t.runs + m.recorded, updated_at = now()
-       FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int[]) AS m(id, slot, next, recorded)
+      `UPDATE tasks t SET next_run_at = m.next, prepared_slot = m.prepared, runs = t.runs + m.recorded, updated_at = now()
+       FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::int[]) AS m(id, slot, next, prepared, recorded)
        WHERE t.id = m.id AND t.next_run_at = m.slot`,
-      [moves.map((m) => m.id), moves.map((m) => m.slot), moves.map((m) => m.next), moves.map((m) => m.recorded)],
+      [
+        moves.map((m) => m.id),
+        moves.map((m) => m.slot),
+        moves.map((m) => m.next),
+        moves.map((m) => m.prepared),
+        moves.map((m) => m.recorded),
+      ],
     );
     if (rowCount !== moves.length) throw new Error(`cron claim lost ${moves.length - (rowCount ?? 0)} slot(s) to a concurrent change`);
 
-    const queues = new Map(tasks.map((task) => [task.id, task.queue]));
     const runs: AttemptToEnqueue[] = executions
       .filter((e) => e.status === "PENDING")
-      // A job due in the past would be past pg-boss's retention (start_after + 14 days) and dropped before it ran: due now.
-      .map((e) => ({ executionId: e.id, organizationId: e.organizationId, queue: queues.get(e.taskId) ?? null, runAt: now }));
+      .map((e) => ({
+        executionId: e.id,
+        organizationId: e.organizationId,
+        queue: queues.get(e.taskId) ?? null,
+        // A job due in the past would be past pg-boss's retention (start_after + 14 days) and dropped before it ran: due now.
+        runAt: e.slot > now ? e.slot : now,
+        admitted: admittedNow(e),
+      }));
     await enqueueAttempts(boss, client, runs);
     return tasks.length;
   });
@@ -302,7 +388,7 @@ async function runsInFlight(client: PoolClient, taskIds: string[]): Promise<Map<
 
 type SlotPlanner = (schedule: Parameters<typeof planDueSlots>[0]) => DueSlotPlan;
 
-/** The executions one claimed task's due slots produce, numbered after its last run. */
+/** The executions one claimed task's slots produce, numbered after its last run. */
 function planTaskSlots(
   task: TaskRow,
   planSlots: SlotPlanner,
@@ -325,8 +411,7 @@ function planTaskSlots(
       id: uuidv7(),
       run: task.runs + 1,
       status: "MISSED",
-      scheduledFor: task.nextRunAt as Date,
-      admittedAt: null,
+      slot: task.nextRunAt as Date,
       error: `schedule stopped: it could not be evaluated (${reason}); update it to resume`,
     };
     return { executions: [missed], nextRunAt: null };
@@ -335,14 +420,11 @@ function planTaskSlots(
   let busyRun = runInFlight;
   const executions = plan.slots.map((slot, index): SlotExecution => {
     const run = task.runs + index + 1;
-    const execution = { ...base, id: uuidv7(), run, scheduledFor: slot.at };
-    if (slot.outcome === "missed") return { ...execution, status: "MISSED", admittedAt: null, error: slot.reason ?? "missed" };
-    if (overlap === "SKIP_IF_RUNNING" && busyRun !== null) {
-      const error = `skipped: run ${busyRun} was still running (overlap policy SKIP_IF_RUNNING)`;
-      return { ...execution, status: "MISSED", admittedAt: null, error };
-    }
+    const execution = { ...base, id: uuidv7(), run, slot: slot.at };
+    if (slot.outcome === "missed") return { ...execution, status: "MISSED", error: slot.reason ?? "missed" };
+    if (overlap === "SKIP_IF_RUNNING" && busyRun !== null) return { ...execution, status: "MISSED", error: overlapSkipReason(busyRun) };
     busyRun = run;
-    return { ...execution, status: "PENDING", admittedAt: null, error: null };
+    return { ...execution, status: "PENDING", error: null };
   });
   return { executions, nextRunAt: plan.nextRunAt };
 }

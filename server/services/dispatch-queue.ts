@@ -54,8 +54,9 @@ export interface AttemptToEnqueue {
   queue: string | null;
   runAt: Date;
   /**
-   * True for a retry: its row is written admitted and it gets its pg-boss job at once (keeping its task's queue
-   * slot). A new run's first attempt is written unadmitted and waits for an admission pass.
+   * True when the row is written admitted and gets its pg-boss job at once, due at `runAt`: a retry (keeping its
+   * task's queue slot), or a cron run created ahead of its slot outside named queues. Other first attempts are
+   * written unadmitted and wait for an admission pass.
    */
   admitted?: boolean;
 }

@@ -33,23 +33,37 @@ export function targetHost(url: string): string {
   return new URL(url).host;
 }
 
+/** Identifies an organisation's breaker for a target URL in the map findBreakers answers. */
+export function breakerKey(organizationId: string, url: string): string {
+  return `${organizationId}\u0000${targetHost(url)}`;
+}
+
 /**
- * The host's breaker as an attempt is claimed: `open` while attempts must
- * wait; `tracked` when the host has a breaker row at all (failures counted),
- * so a success knows whether there is anything to close.
+ * The hosts' breakers as a batch of attempts is claimed, one query for all,
+ * keyed by breakerKey: `open` while attempts must wait; `tracked` when the
+ * host has a breaker row at all (failures counted), so a success knows
+ * whether there is anything to close. Hosts without a row are absent.
  */
-export async function findBreaker(
+export async function findBreakers(
   db: Queryable,
-  organizationId: string,
-  url: string,
-): Promise<{ open: OpenBreaker | null; tracked: boolean }> {
-  const { rows } = await db.query<OpenBreaker & { isOpen: boolean }>(
-    `SELECT open_until AS "openUntil", reason, open_until IS NOT NULL AND open_until > now() AS "isOpen"
-     FROM target_breakers WHERE organization_id = $1 AND host = $2`,
-    [organizationId, targetHost(url)],
+  targets: Array<{ organizationId: string; url: string }>,
+): Promise<Map<string, { open: OpenBreaker | null; tracked: boolean }>> {
+  const breakers = new Map<string, { open: OpenBreaker | null; tracked: boolean }>();
+  if (targets.length === 0) return breakers;
+  const { rows } = await db.query<OpenBreaker & { organizationId: string; host: string; isOpen: boolean }>(
+    `SELECT b.organization_id AS "organizationId", b.host, b.open_until AS "openUntil", b.reason,
+            b.open_until IS NOT NULL AND b.open_until > now() AS "isOpen"
+     FROM target_breakers b
+     JOIN unnest($1::uuid[], $2::text[]) AS t(organization_id, host) ON b.organization_id = t.organization_id AND b.host = t.host`,
+    [targets.map((target) => target.organizationId), targets.map((target) => targetHost(target.url))],
   );
-  const row = rows[0];
-  return { open: row?.isOpen ? { openUntil: row.openUntil, reason: row.reason } : null, tracked: row !== undefined };
+  for (const row of rows) {
+    breakers.set(`${row.organizationId}\u0000${row.host}`, {
+      open: row.isOpen ? { openUntil: row.openUntil, reason: row.reason } : null,
+      tracked: true,
+    });
+  }
+  return breakers;
 }
 
 type BreakerEffect = { kind: "close" } | { kind: "count"; reason: string } | { kind: "open-for"; pauseMs: number; reason: string } | null;

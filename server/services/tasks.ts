@@ -12,7 +12,7 @@ import type { Pool, PoolClient, Queryable } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
 import type { Task } from "../generated/prisma/client.js";
-import { insertCronTask, triggerCronTask } from "./cron-tasks.js";
+import { insertCronTask, triggerCronTask, withdrawPreparedRun } from "./cron-tasks.js";
 import { bossDb, DISPATCH_QUEUE, enqueueAttempts, notifyDue } from "./dispatch-queue.js";
 import { planPushes } from "./push-policies.js";
 import { requestAdmission } from "./queues.js";
@@ -26,7 +26,7 @@ export type TaskRow = Task;
 
 export const TASK_COLUMNS = `id, organization_id AS "organizationId", type, name, queue, status, url, method, headers, body,
   body_encoding AS "bodyEncoding", retries, timeout_ms AS "timeoutMs", run_at AS "runAt", attempts, priority,
-  cron, timezone, next_run_at AS "nextRunAt", paused, catch_up AS "catchUp", overlap, runs,
+  cron, timezone, next_run_at AS "nextRunAt", prepared_slot AS "preparedSlot", paused, catch_up AS "catchUp", overlap, runs,
   callback_url AS "callbackUrl", callback_on AS "callbackOn", on_failure_url AS "onFailureUrl",
   source_task_id AS "sourceTaskId", debounce_key AS "debounceKey", throttle_key AS "throttleKey",
   dedupe_hash AS "dedupeHash", created_at AS "createdAt", updated_at AS "updatedAt", completed_at AS "completedAt"`;
@@ -240,6 +240,7 @@ const NEW_TASK_DEFAULTS = {
   cron: null,
   timezone: null,
   nextRunAt: null,
+  preparedSlot: null,
   paused: false,
   catchUp: "SKIP",
   overlap: "ALLOW",
@@ -324,6 +325,8 @@ export async function cancelTask(deps: TaskDependencies, organizationId: string,
     if (task.status === "SUCCEEDED" || task.status === "FAILED") {
       throw new DomainError("CONFLICT", `task ${taskId} has already finished (${task.status}) and cannot be cancelled`);
     }
+    // A cron run created ahead of a slot still to come was never due: it goes, rather than being shown cancelled.
+    if (task.type === "CRON") await withdrawPreparedRun(deps.boss, client, task.id);
     const { rows: pending } = await client.query<{ id: string }>(
       `UPDATE executions SET status = 'CANCELLED', finished_at = now(), error = 'cancelled before it ran'
        WHERE task_id = $1 AND status = 'PENDING' RETURNING id`,
@@ -337,8 +340,8 @@ export async function cancelTask(deps: TaskDependencies, organizationId: string,
       );
     }
     const { rows } = await client.query<TaskRow>(
-      `UPDATE tasks SET status = 'CANCELLED', next_run_at = NULL, completed_at = now(), updated_at = now() WHERE id = $1
-       RETURNING ${TASK_COLUMNS}`,
+      `UPDATE tasks SET status = 'CANCELLED', next_run_at = NULL, prepared_slot = NULL, completed_at = now(), updated_at = now()
+       WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
       [task.id],
     );
     // A cancelled task gives up its queue slot.

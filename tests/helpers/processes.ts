@@ -35,7 +35,7 @@ export function spawnRunlater(role: Role, databaseUrl: string, env: Record<strin
     child,
     output: () => output,
     exited,
-    waitForOutput: (pattern, timeoutMs = 30_000) =>
+    waitForOutput: (pattern, timeoutMs = 60_000) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
           if (pattern.test(output)) {

@@ -61,3 +61,44 @@ describe("subscriptions are scoped to the subscriber's organisation", () => {
     expect(bobQueue.events).toEqual([]);
   });
 });
+
+interface ExecutionEvent {
+  executionUpdates: { id: string; taskId: string; status: string; attempt: number; task: { id: string; name: string | null } };
+}
+
+// Subscribers with the same caller, document and variables share each event's execution
+// (server/realtime/shared-subscription-results.ts); other variables and organisations get their own.
+describe("subscribers of the same subscription share each event's result", () => {
+  it("sends identical data to subscribers of the same query, and their own to other variables and organisations", async () => {
+    const query = `subscription ($status: [ExecutionStatus!]) {
+      executionUpdates(status: $status) { id taskId status attempt task { id name } }
+    }`;
+    const first = live<ExecutionEvent>(alice, query, { status: ["SUCCEEDED"] });
+    const second = live<ExecutionEvent>(alice, query, { status: ["SUCCEEDED"] });
+    const everyStatus = live<ExecutionEvent>(alice, query, { status: ["PENDING", "RUNNING", "SUCCEEDED"] });
+    const bobSame = live<ExecutionEvent>(bob, query, { status: ["SUCCEEDED"] });
+    await Promise.all([first, second, everyStatus, bobSame].map((subscription) => subscription.ready()));
+
+    const taskIds: string[] = [];
+    for (const name of ["shared-1", "shared-2", "shared-3"]) {
+      const answer = await rest(runlater.instance, alice.apiKey, "POST", "/tasks", { url: `${runlater.sink.url}/${name}`, name });
+      expect(answer.status).toBe(201);
+      taskIds.push(answer.body.id as string);
+    }
+    const succeededAll = (events: ExecutionEvent[]) =>
+      taskIds.every((id) => events.some((event) => event.executionUpdates.taskId === id && event.executionUpdates.status === "SUCCEEDED"));
+    await Promise.all([first, second, everyStatus].map((subscription) => subscription.waitFor(succeededAll)));
+
+    expect(first.events).toHaveLength(3);
+    expect(second.events).toEqual(first.events);
+    expect(first.events.map((event) => event.executionUpdates.task.name).sort()).toEqual(["shared-1", "shared-2", "shared-3"]);
+    for (const id of taskIds) {
+      const statuses = everyStatus.events
+        .filter((event) => event.executionUpdates.taskId === id)
+        .map((event) => event.executionUpdates.status);
+      expect(statuses).toEqual(["PENDING", "RUNNING", "SUCCEEDED"]);
+    }
+    expect(bobSame.events).toEqual([]);
+    for (const subscription of [first, second, everyStatus, bobSame]) expect(subscription.errors).toEqual([]);
+  });
+});
