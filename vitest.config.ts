@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import solid from "vite-plugin-solid";
 import { defineConfig } from "vitest/config";
 
 const require = createRequire(import.meta.url);
@@ -25,14 +26,36 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
   },
   test: {
-    include: ["tests/**/*.test.ts"],
-    // Builds the migrated template database each test file clones.
-    globalSetup: ["tests/global-setup.ts"],
-    // Child processes rather than threads: tests start servers, sockets and
-    // PostgreSQL processes, and a crashed file must not take the others down.
-    pool: "forks",
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
     teardownTimeout: 60_000,
+    // Two projects: the server's tests in Node against real PostgreSQL, and the
+    // dashboard's component tests in jsdom with Solid's compiler.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "server",
+          include: ["tests/**/*.test.ts"],
+          exclude: ["tests/client/**"],
+          // Builds the migrated template database each test file clones.
+          globalSetup: ["tests/global-setup.ts"],
+          // Child processes rather than threads: tests start servers, sockets and
+          // PostgreSQL processes, and a crashed file must not take the others down.
+          pool: "forks",
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        plugins: [solid()],
+        test: {
+          name: "client",
+          include: ["tests/client/**/*.test.{ts,tsx}"],
+          environment: "jsdom",
+          setupFiles: ["tests/client/setup.ts"],
+          testTimeout: 15_000,
+        },
+      },
+    ],
   },
 });

@@ -4,7 +4,11 @@
  * variable and the rule it broke. Nothing else reads `process.env`.
  */
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
+
+/** Where `npm run build:client` writes the dashboard, whatever the working directory. */
+const BUILT_DASHBOARD_DIR = fileURLToPath(new URL("../client/dist", import.meta.url));
 
 const booleanFlag = z
   .enum(["true", "false", "1", "0"], { message: "must be true or false" })
@@ -43,6 +47,8 @@ const environmentSchema = z.object({
   /** How often lost attempts are looked for, in seconds. */
   RUNLATER_SUPERVISE_INTERVAL_SECONDS: integer(1, 3600).default(10),
   RUNLATER_DB_POOL_SIZE: integer(1, 1000).default(10),
+  /** The built dashboard served at `/`. */
+  RUNLATER_DASHBOARD_DIR: z.string().min(1).optional(),
   /** `open`: anyone may sign up (getting an organisation of their own); `invite`: only with an invite (except the first account). */
   RUNLATER_SIGNUP: z.enum(["open", "invite"], { message: "must be open or invite" }).default("open"),
   /** The address users reach Runlater at; invite links start with it. Unset: taken from the request's Host header. */
@@ -89,6 +95,7 @@ export interface Config {
   jobHeartbeatSeconds: number;
   superviseIntervalSeconds: number;
   dbPoolSize: number;
+  dashboardDir: string;
   signup: Environment["RUNLATER_SIGNUP"];
   publicUrl: string | undefined;
   trustProxy: boolean;
@@ -133,6 +140,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jobHeartbeatSeconds: env.RUNLATER_JOB_HEARTBEAT_SECONDS,
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,
     dbPoolSize: env.RUNLATER_DB_POOL_SIZE,
+    dashboardDir: env.RUNLATER_DASHBOARD_DIR ? path.resolve(env.RUNLATER_DASHBOARD_DIR) : BUILT_DASHBOARD_DIR,
     signup: env.RUNLATER_SIGNUP,
     publicUrl: env.RUNLATER_PUBLIC_URL,
     trustProxy: env.RUNLATER_TRUST_PROXY,

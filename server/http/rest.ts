@@ -24,6 +24,7 @@ export const restRoutes: NonNullable<SofaPluginConfig["routes"]> = {
   "Query.task": { method: "GET", path: "/tasks/:id", tags: ["Tasks"] },
   "Mutation.cancelTask": { method: "DELETE", path: "/tasks/:id", tags: ["Tasks"] },
   "Mutation.triggerTask": { method: "POST", path: "/tasks/:id/trigger", tags: ["Tasks"] },
+  "Mutation.updateTask": { method: "PATCH", path: "/tasks/:id", tags: ["Tasks"] },
   "Mutation.pauseTask": { method: "POST", path: "/tasks/:id/pause", tags: ["Cron"] },
   "Mutation.resumeTask": { method: "POST", path: "/tasks/:id/resume", tags: ["Cron"] },
   "Mutation.updateTaskSchedule": { method: "PATCH", path: "/tasks/:id/schedule", tags: ["Cron"] },

@@ -9,6 +9,7 @@ import { DomainError } from "../errors.js";
 import type { LiveEventHub } from "../realtime/live-event-hub.js";
 import type { Services } from "../runtime.js";
 import { authenticate } from "./authenticate.js";
+import { createDashboardHandler } from "./dashboard.js";
 import { errorBody, jsonResponse } from "./errors.js";
 import { publicRouteFor } from "./public-routes.js";
 import { OPENAPI_PATH, REST_BASE_PATH, SWAGGER_UI_PATH } from "./rest.js";
@@ -42,6 +43,7 @@ function bodyLimitFor(url: URL): number {
 export function createHttpServer(services: Services, options: { live?: LiveEventHub } = {}): http.Server {
   const live = options.live ?? null;
   const yoga = createGraphQLServer({ logger: services.logger, isProduction: services.config.isProduction }, services, live);
+  const serveDashboard = createDashboardHandler(services.config.dashboardDir);
 
   let restBodyValidator: Promise<RestBodyValidator> | null = null;
   async function validateRestBody(request: Request, url: URL): Promise<void> {
@@ -71,8 +73,10 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
     // SOFA also mounts webhook subscriptions (/webhook): the server would POST events to any URL a caller names,
     // held in memory only. Live updates are served over WebSocket instead.
     const isSofaWebhook = url.pathname === SOFA_WEBHOOK_PATH || url.pathname.startsWith(`${SOFA_WEBHOOK_PATH}/`);
-    if ((!isGraphQL && !isRest) || isSofaWebhook) {
-      return jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));
+    if (isSofaWebhook) return jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));
+    if (!isGraphQL && !isRest) {
+      const page = await serveDashboard({ method: request.method ?? "GET", pathname: url.pathname, headers: request.headers });
+      return page ?? jsonResponse(404, errorBody("NOT_FOUND", `no route for ${request.method} ${url.pathname}`));
     }
 
     const fetchRequest = await toFetchRequest(request, url);

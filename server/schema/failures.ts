@@ -25,6 +25,8 @@ builder.queryFields((t) => ({
         where: failedTasksWhere(context.principal.organizationId, args),
         orderBy: [{ completedAt: "desc" }, { id: "desc" }],
       }),
+    totalCount: (_root, args, context) =>
+      context.services.prisma.task.count({ where: failedTasksWhere(context.principal.organizationId, args) }),
   }),
 }));
 

@@ -2,6 +2,7 @@
 import { InputFieldBuilder } from "@pothos/core";
 import { notFound } from "../errors.js";
 import { MAX_BATCH_TASKS, pushTasks } from "../services/task-batch.js";
+import { editPendingTask } from "../services/task-edit.js";
 import { limits } from "../services/task-input.js";
 import { asUuid, cancelTask, pushTask, triggerTask } from "../services/tasks.js";
 import { builder } from "./builder.js";
@@ -86,8 +87,28 @@ const TaskFilter = builder.inputType("TaskFilter", {
     status: t.field({ type: TaskStatusEnum, required: false, description: "Only tasks with this status." }),
     queue: t.string({ required: false, description: "Only tasks in this queue." }),
     type: t.field({ type: TaskTypeEnum, required: false, description: "Only tasks of this type." }),
+    search: t.string({
+      required: false,
+      description: "Only tasks whose name or URL contains this text (case-insensitive).",
+    }),
   }),
 });
+
+/** The tasks a `tasks` list shows: the caller's organisation's, narrowed by the filter. */
+function taskListWhere(organizationId: string, filter: typeof TaskFilter.$inferInput | null | undefined) {
+  const search = filter?.search?.trim();
+  return {
+    organizationId,
+    status: filter?.status ?? undefined,
+    queue: filter?.queue ?? undefined,
+    type: filter?.type ?? undefined,
+    ...(search
+      ? {
+          OR: [{ name: { contains: search, mode: "insensitive" as const } }, { url: { contains: search, mode: "insensitive" as const } }],
+        }
+      : {}),
+  };
+}
 
 builder.queryFields((t) => ({
   task: t.prismaField({
@@ -113,14 +134,12 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, context) =>
       context.services.prisma.task.findMany({
         ...query,
-        where: {
-          organizationId: context.principal.organizationId,
-          status: args.filter?.status ?? undefined,
-          queue: args.filter?.queue ?? undefined,
-          type: args.filter?.type ?? undefined,
-        },
+        where: taskListWhere(context.principal.organizationId, args.filter),
         orderBy: { id: "desc" },
       }),
+    // Counted only when a client asks for totalCount (filterConnectionTotalCount).
+    totalCount: (_root, args, context) =>
+      context.services.prisma.task.count({ where: taskListWhere(context.principal.organizationId, args.filter) }),
   }),
 }));
 
@@ -278,5 +297,29 @@ builder.mutationFields((t) => ({
     description: "Runs a SCHEDULED task's pending attempt now instead of at its due time.",
     args: { id: t.arg.id({ required: true, description: "The task's id." }) },
     resolve: (_query, _root, args, context) => triggerTask(context.services, context.principal.organizationId, String(args.id)),
+  }),
+  updateTask: t.prismaField({
+    type: "Task",
+    description:
+      "Edits a one-off task that has not started (SCHEDULED, its first attempt still pending): its request, label, delivery " +
+      "options and, with delay or runAt, its due time. Omitted arguments keep their value; the queue and callbacks stay as " +
+      "pushed. A task that has started (or a cron task) answers CONFLICT: duplicate it instead.",
+    args: {
+      id: t.arg.id({ required: true, description: "The task's id." }),
+      url: t.arg.string({ required: false, description: "http(s) URL to call." }),
+      method: t.arg({ type: HttpMethodEnum, required: false, description: "HTTP method." }),
+      headers: t.arg({ type: "JSONObject", required: false, description: "Headers to send (replace all of them; at most 50)." }),
+      body: t.arg({ type: "JSON", required: false, description: "Request body: a JSON value is sent as JSON, a string raw." }),
+      name: t.arg.string({ required: false, description: "A label for people." }),
+      retries: t.arg.int({ required: false, description: "Retries after the first attempt, 0–20." }),
+      timeoutMs: t.arg.int({ required: false, description: "Per-attempt timeout in ms, 1000–300000." }),
+      priority: t.arg.int({ required: false, description: "Among the due tasks of its queue, higher runs first; -1000 to 1000." }),
+      delay: t.arg({ type: "Delay", required: false, description: "Run this long from now instead of at the current due time." }),
+      runAt: t.arg({ type: "DateTime", required: false, description: "Run at this time instead (ISO 8601). Not with delay." }),
+    },
+    resolve: (_query, _root, args, context) => {
+      const { id, ...edit } = args;
+      return editPendingTask(context.services, context.principal.organizationId, String(id), edit);
+    },
   }),
 }));

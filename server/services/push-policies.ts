@@ -37,7 +37,7 @@ interface RecentTask {
   ageMs: number;
 }
 
-interface PendingDebounce {
+export interface PendingDebounce {
   taskId: string;
   executionId: string;
   admitted: boolean;
@@ -181,7 +181,7 @@ async function findPendingDebounces(client: PoolClient, organizationId: string, 
  * Gives a pending debounced task the request of the last push and its new due
  * time. False when its attempt's job was fetched meanwhile (it is starting).
  */
-async function replacePendingRequest(boss: PgBoss, client: PoolClient, pending: PendingDebounce, spec: TaskSpec): Promise<boolean> {
+export async function replacePendingRequest(boss: PgBoss, client: PoolClient, pending: PendingDebounce, spec: TaskSpec): Promise<boolean> {
   if (pending.admitted) {
     const { updated } = await boss.update(DISPATCH_QUEUE, undefined, {
       id: pending.executionId,

@@ -1,0 +1,112 @@
+/**
+ * Editing a one-off task before it starts: its request (URL, method,
+ * headers, body), label, delivery options and due time. Only a task whose
+ * first attempt is still PENDING can change; once an attempt has started, the
+ * request it sent is history, and a changed request is a new task (duplicate
+ * it). The queue and callbacks are fixed at push time: they decide where the
+ * task waits and who hears about it.
+ */
+import { withTransaction } from "../db/pool.js";
+import { DomainError, notFound } from "../errors.js";
+import { notifyDue } from "./dispatch-queue.js";
+import { replacePendingRequest } from "./push-policies.js";
+import { asUuid, getTask, type TaskDependencies, type TaskRow, validatePush } from "./tasks.js";
+
+/** What an edit may change; omitted (or null) fields keep their value. */
+export interface TaskEdit {
+  url?: string | null;
+  method?: string | null;
+  headers?: Record<string, unknown> | null;
+  body?: unknown;
+  name?: string | null;
+  retries?: number | null;
+  timeoutMs?: number | null;
+  priority?: number | null;
+  /** A new due time, from now ("30s", "5m"…) or as a date-time; without either the due time stays. */
+  delay?: string | number | null;
+  runAt?: string | Date | null;
+}
+
+interface EditableTask {
+  executionId: string | null;
+  admitted: boolean | null;
+  type: string;
+  status: string;
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | null;
+  bodyEncoding: "JSON" | "RAW" | null;
+  name: string | null;
+  retries: number;
+  timeoutMs: number;
+  priority: number;
+  runAt: Date;
+}
+
+export async function editPendingTask(
+  deps: TaskDependencies,
+  organizationId: string,
+  taskId: string,
+  edit: TaskEdit,
+  now: Date = new Date(),
+): Promise<TaskRow> {
+  const id = asUuid(taskId);
+  return withTransaction(deps.pool, async (client) => {
+    // The pending attempt is locked before its task, the order a worker's claim takes, so it cannot start meanwhile.
+    const { rows } = await client.query<EditableTask>(
+      `SELECT e.id AS "executionId", e.admitted_at IS NOT NULL AS admitted, t.type, t.status, t.url, t.method, t.headers, t.body,
+         t.body_encoding AS "bodyEncoding", t.name, t.retries, t.timeout_ms AS "timeoutMs", t.priority, t.run_at AS "runAt"
+       FROM tasks t
+       LEFT JOIN executions e ON e.task_id = t.id AND e.status = 'PENDING' AND e.run = 1 AND e.attempt = 1
+       WHERE t.id = $1 AND t.organization_id = $2
+       FOR UPDATE OF t`,
+      [id, organizationId],
+    );
+    const task = rows[0];
+    if (!task) throw notFound("task", taskId);
+    if (task.type !== "ONE_OFF" || task.status !== "SCHEDULED" || !task.executionId) {
+      throw new DomainError(
+        "CONFLICT",
+        task.type === "CRON"
+          ? "a cron task's request is fixed; change its schedule with updateTaskSchedule, or duplicate it"
+          : `only a one-off task that has not started can be edited (this one is ${task.status}); duplicate it instead`,
+        { field: "id" },
+      );
+    }
+
+    const retimed = (edit.delay ?? null) !== null || (edit.runAt ?? null) !== null;
+    const spec = validatePush(
+      {
+        url: edit.url ?? task.url,
+        method: edit.method ?? task.method,
+        headers: edit.headers ?? task.headers,
+        body: edit.body !== undefined && edit.body !== null ? edit.body : storedBody(task),
+        name: edit.name ?? task.name ?? undefined,
+        retries: edit.retries ?? task.retries,
+        timeoutMs: edit.timeoutMs ?? task.timeoutMs,
+        priority: edit.priority ?? task.priority,
+        ...(retimed ? { delay: edit.delay ?? undefined, runAt: edit.runAt ?? undefined } : {}),
+      },
+      now,
+      deps.config,
+    );
+    if (!retimed) spec.runAt = task.runAt;
+
+    const replaced = await replacePendingRequest(
+      deps.boss,
+      client,
+      { taskId: id, executionId: task.executionId, admitted: !!task.admitted },
+      spec,
+    );
+    if (!replaced) throw new DomainError("CONFLICT", "the task is starting; it can no longer be edited", { field: "id" });
+    if (retimed) await notifyDue(client, spec.runAt);
+    return getTask(client, organizationId, id);
+  });
+}
+
+/** The stored body as a push would give it: a JSON value for JSON bodies, the text for raw ones. */
+function storedBody(task: EditableTask): unknown {
+  if (task.body === null) return undefined;
+  return task.bodyEncoding === "JSON" ? JSON.parse(task.body) : task.body;
+}
