@@ -1,22 +1,12 @@
-import { Router } from "@solidjs/router";
-import { fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
-import { Provider } from "@urql/solid";
+import { fireEvent, screen, waitFor } from "@solidjs/testing-library";
 import { describe, expect, it } from "vitest";
 import { EndpointForm } from "../../client/src/pages/EndpointsPage";
-import { createTestClient, type Responder } from "./graphql-test-client";
+import type { Responder } from "./graphql-test-client";
+import { renderWithClient } from "./render-with-client";
 
 function renderForm(responders: Record<string, Responder>) {
   const created: Array<{ id: string }> = [];
-  const graphql = createTestClient(responders);
-  render(() => (
-    <Router
-      root={() => (
-        <Provider value={graphql.client}>
-          <EndpointForm onCreated={(endpoint) => created.push(endpoint)} />
-        </Provider>
-      )}
-    />
-  ));
+  const graphql = renderWithClient(() => <EndpointForm onCreated={(endpoint) => created.push(endpoint)} />, responders);
   return { graphql, created };
 }
 

@@ -1,22 +1,12 @@
-import { Router } from "@solidjs/router";
-import { fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
-import { Provider } from "@urql/solid";
+import { fireEvent, screen, waitFor } from "@solidjs/testing-library";
 import { describe, expect, it } from "vitest";
 import { MonitorForm } from "../../client/src/pages/MonitorsPage";
-import { createTestClient, type Responder } from "./graphql-test-client";
+import type { Responder } from "./graphql-test-client";
+import { renderWithClient } from "./render-with-client";
 
 function renderForm(responders: Record<string, Responder>) {
   const saved: Array<{ id: string }> = [];
-  const graphql = createTestClient(responders);
-  render(() => (
-    <Router
-      root={() => (
-        <Provider value={graphql.client}>
-          <MonitorForm onSaved={(monitor) => saved.push(monitor)} />
-        </Provider>
-      )}
-    />
-  ));
+  const graphql = renderWithClient(() => <MonitorForm onSaved={(monitor) => saved.push(monitor)} />, responders);
   return { graphql, saved };
 }
 

@@ -5,7 +5,8 @@
  */
 import { createMutation, createQuery } from "@urql/solid";
 import { createSignal, For, Show } from "solid-js";
-import { ConfirmDialog, Dialog } from "../components/Dialog";
+import { DeleteButton } from "../components/DeleteButton";
+import { Dialog } from "../components/Dialog";
 import { EmptyState, ErrorNotice, LoadingRows } from "../components/Feedback";
 import { Field } from "../components/Field";
 import { FormActions } from "../components/FormActions";
@@ -97,7 +98,6 @@ export function AlertChannelsPage() {
 function ChannelLine(props: { channel: AlertChannelRow; onDeleted: () => void }) {
   const [testState, test] = createMutation(TEST_ALERT_CHANNEL);
   const [deleteState, remove] = createMutation(DELETE_ALERT_CHANNEL);
-  const [confirmDelete, setConfirmDelete] = createSignal(false);
 
   async function sendTest() {
     const result = await test({ id: props.channel.id });
@@ -131,28 +131,22 @@ function ChannelLine(props: { channel: AlertChannelRow; onDeleted: () => void })
           <button type="button" class="button button-small" disabled={testState.fetching} onClick={sendTest}>
             {testState.fetching ? "Sending…" : "Send test"}
           </button>
-          <button type="button" class="button button-small button-danger-ghost" onClick={() => setConfirmDelete(true)}>
-            Delete
-          </button>
+          <DeleteButton
+            title={`Delete ${props.channel.name}?`}
+            confirmLabel="Delete channel"
+            busy={deleteState.fetching}
+            small
+            onConfirm={async () => {
+              const result = await remove({ id: props.channel.id });
+              if (result.error) return notify("error", describeError(result.error)?.message ?? "Could not delete the channel");
+              notify("success", `Channel ${props.channel.name} deleted`);
+              // A deletion answers a Boolean, which tells the query cache nothing: read the list again.
+              props.onDeleted();
+            }}
+          >
+            <p>Alerts stop going to it, and the record of what it was sent is deleted with it.</p>
+          </DeleteButton>
         </div>
-        <ConfirmDialog
-          open={confirmDelete()}
-          title={`Delete ${props.channel.name}?`}
-          confirmLabel="Delete channel"
-          danger
-          busy={deleteState.fetching}
-          onClose={() => setConfirmDelete(false)}
-          onConfirm={async () => {
-            const result = await remove({ id: props.channel.id });
-            setConfirmDelete(false);
-            if (result.error) return notify("error", describeError(result.error)?.message ?? "Could not delete the channel");
-            notify("success", `Channel ${props.channel.name} deleted`);
-            // A deletion answers a Boolean, which tells the query cache nothing: read the list again.
-            props.onDeleted();
-          }}
-        >
-          <p>Alerts stop going to it, and the record of what it was sent is deleted with it.</p>
-        </ConfirmDialog>
       </td>
     </tr>
   );

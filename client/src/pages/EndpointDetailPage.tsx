@@ -9,8 +9,8 @@ import { createMutation, createQuery, createSubscription } from "@urql/solid";
 import { createEffect, createMemo, createSignal, For, Match, on, Show, Switch } from "solid-js";
 import { CodeViewer, HeaderList } from "../components/CodeViewer";
 import { CopyButton } from "../components/CopyButton";
-import { ConfirmDialog } from "../components/Dialog";
-import { EmptyState, ErrorNotice, PageLoading, Spinner } from "../components/Feedback";
+import { DeleteButton } from "../components/DeleteButton";
+import { DetailLoadError, EmptyState, ErrorNotice, PageLoading, Spinner } from "../components/Feedback";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
 import { RelativeTime } from "../components/RelativeTime";
@@ -68,18 +68,13 @@ export function EndpointDetailPage() {
   return (
     <Switch>
       <Match when={result.error && !result.data}>
-        <div class="page">
-          <ErrorNotice
-            error={result.error}
-            title={
-              result.error?.graphQLErrors[0]?.extensions?.code === "NOT_FOUND"
-                ? "This endpoint does not exist"
-                : "Could not load the endpoint"
-            }
-            onRetry={() => refetch({ requestPolicy: "network-only" })}
-          />
-          <A href="/endpoints">← All endpoints</A>
-        </div>
+        <DetailLoadError
+          error={result.error}
+          noun="endpoint"
+          backHref="/endpoints"
+          backLabel="All endpoints"
+          onRetry={() => refetch({ requestPolicy: "network-only" })}
+        />
       </Match>
       <Match when={!result.data}>
         <PageLoading label="Loading endpoint" />
@@ -333,30 +328,22 @@ function DeliveryLine(props: {
 
 function EndpointActions(props: { endpoint: EndpointRow }) {
   const navigate = useNavigate();
-  const [confirmDelete, setConfirmDelete] = createSignal(false);
   const [state, remove] = createMutation(DELETE_ENDPOINT);
   return (
     <div class="button-row">
-      <button type="button" class="button button-danger-ghost" onClick={() => setConfirmDelete(true)}>
-        Delete
-      </button>
-      <ConfirmDialog
-        open={confirmDelete()}
+      <DeleteButton
         title={`Delete ${props.endpoint.name}?`}
         confirmLabel="Delete endpoint"
-        danger
         busy={state.fetching}
-        onClose={() => setConfirmDelete(false)}
         onConfirm={async () => {
           const result = await remove({ id: props.endpoint.id });
-          setConfirmDelete(false);
           if (result.error) return notify("error", describeError(result.error)?.message ?? "Could not delete the endpoint");
           notify("success", `Endpoint ${props.endpoint.name} deleted`);
           navigate("/endpoints");
         }}
       >
         <p>Its events are deleted and its URL answers 404 from now on; forwards already made stay as tasks. This cannot be undone.</p>
-      </ConfirmDialog>
+      </DeleteButton>
     </div>
   );
 }

@@ -9,9 +9,10 @@ import { createMutation, createQuery, createSubscription } from "@urql/solid";
 import { createMemo, createSignal, For, Match, onCleanup, Show, Switch } from "solid-js";
 import { CodeViewer } from "../components/CodeViewer";
 import { CopyButton } from "../components/CopyButton";
-import { ConfirmDialog, Dialog } from "../components/Dialog";
+import { DeleteButton } from "../components/DeleteButton";
+import { Dialog } from "../components/Dialog";
 import { DurationChart } from "../components/DurationChart";
-import { EmptyState, ErrorNotice, PageLoading } from "../components/Feedback";
+import { DetailLoadError, EmptyState, PageLoading } from "../components/Feedback";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
 import { RelativeTime } from "../components/RelativeTime";
@@ -63,18 +64,13 @@ export function MonitorDetailPage() {
   return (
     <Switch>
       <Match when={result.error && !result.data}>
-        <div class="page">
-          <ErrorNotice
-            error={result.error}
-            title={
-              result.error?.graphQLErrors[0]?.extensions?.code === "NOT_FOUND"
-                ? "This monitor does not exist"
-                : "Could not load the monitor"
-            }
-            onRetry={() => refetch({ requestPolicy: "network-only" })}
-          />
-          <A href="/monitors">← All monitors</A>
-        </div>
+        <DetailLoadError
+          error={result.error}
+          noun="monitor"
+          backHref="/monitors"
+          backLabel="All monitors"
+          onRetry={() => refetch({ requestPolicy: "network-only" })}
+        />
       </Match>
       <Match when={!monitor()}>
         <PageLoading label="Loading monitor" />
@@ -232,7 +228,6 @@ function PingItem(props: { ping: MonitorPing }) {
 function MonitorActions(props: { monitor: MonitorRow }) {
   const navigate = useNavigate();
   const [editing, setEditing] = createSignal(false);
-  const [confirmDelete, setConfirmDelete] = createSignal(false);
   const [pauseState, pause] = createMutation(PAUSE_MONITOR);
   const [resumeState, resume] = createMutation(RESUME_MONITOR);
   const [deleteState, remove] = createMutation(DELETE_MONITOR);
@@ -252,29 +247,22 @@ function MonitorActions(props: { monitor: MonitorRow }) {
       <button type="button" class="button" onClick={() => setEditing(true)}>
         <Icon name="edit" /> Edit
       </button>
-      <button type="button" class="button button-danger-ghost" onClick={() => setConfirmDelete(true)}>
-        Delete
-      </button>
       <Dialog open={editing()} title="Edit monitor" onClose={() => setEditing(false)} wide>
         <MonitorForm monitor={props.monitor} onSaved={() => setEditing(false)} />
       </Dialog>
-      <ConfirmDialog
-        open={confirmDelete()}
+      <DeleteButton
         title={`Delete ${props.monitor.name}?`}
         confirmLabel="Delete monitor"
-        danger
         busy={deleteState.fetching}
-        onClose={() => setConfirmDelete(false)}
         onConfirm={async () => {
           const result = await remove({ id: props.monitor.id });
-          setConfirmDelete(false);
           if (result.error) return notify("error", describeError(result.error)?.message ?? "Could not delete the monitor");
           notify("success", `Monitor ${props.monitor.name} deleted`);
           navigate("/monitors");
         }}
       >
         <p>Its pings are deleted with it, and its ping URL answers 404 from now on. This cannot be undone.</p>
-      </ConfirmDialog>
+      </DeleteButton>
     </div>
   );
 }
