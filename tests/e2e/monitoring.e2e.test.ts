@@ -10,32 +10,25 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningInstance } from "../../server/app.js";
-import { type BuiltDashboard, buildDashboard, launchChromium } from "../helpers/chromium.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
-import { startTestInstance } from "../helpers/runlater.js";
+import { type DashboardSession, openDashboard } from "../helpers/chromium.js";
 import { type Sink, startSink } from "../helpers/sink.js";
 
 const artifacts = fileURLToPath(new URL("./artifacts/", import.meta.url));
 const WEBHOOK = { type: "invoice.paid", data: { amount: 4200, currency: "eur" } };
 
-let database: TestDatabase;
+let session: DashboardSession;
 let instance: RunningInstance;
 let sink: Sink;
-let dashboard: BuiltDashboard;
-let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  [dashboard, database] = await Promise.all([buildDashboard(), createTestDatabase()]);
-  instance = await startTestInstance(database.url, { env: { RUNLATER_DASHBOARD_DIR: dashboard.directory } });
+  session = await openDashboard();
+  ({ instance, page } = session);
   sink = await startSink();
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
-  page.setDefaultTimeout(15_000);
   // The first visitor of an empty installation signs up as its owner.
   await page.goto(instance.url!);
   await page.waitForURL(/\/signup$/);
@@ -47,11 +40,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await session?.close();
   await sink?.close();
-  await instance?.stop();
-  await database?.drop();
-  dashboard?.remove();
 });
 
 const screenshot = (name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
