@@ -23,6 +23,8 @@ let session: DashboardSession;
 let instance: RunningInstance;
 let sink: Sink;
 let page: Page;
+/** The pages the tests created, for the phone-width check. */
+const created: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
@@ -60,6 +62,7 @@ describe("endpoints", () => {
     await screenshot("endpoint-create");
     await page.getByRole("button", { name: "Create endpoint" }).click();
     await page.waitForURL(/\/endpoints\/[0-9a-f-]{36}$/);
+    created.push(page.url());
     await page.getByText("No events yet").waitFor();
     const url = (await page.getByTestId("endpoint-url").textContent()) ?? "";
     expect(url).toMatch(new RegExp(`^${instance.url}/in/\\S+$`));
@@ -104,6 +107,7 @@ describe("monitors", () => {
     await screenshot("monitor-create");
     await page.getByRole("button", { name: "Create monitor" }).click();
     await page.waitForURL(/\/monitors\/[0-9a-f-]{36}$/);
+    created.push(page.url());
     await page.locator('.page-header [data-status="NEW"]').waitFor();
     await page.getByText("No pings yet").waitFor();
     const pingUrl = (await page.getByTestId("ping-url").textContent()) ?? "";
@@ -156,5 +160,20 @@ describe("alert channels", () => {
     await row.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Delete channel" }).click();
     await page.getByText("No alert channels yet").waitFor();
+  });
+});
+
+describe("on a phone", () => {
+  it("fits the endpoint's events and the monitor's page to a phone's width", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [index, url] of created.entries()) {
+      await page.goto(url);
+      await page.locator(".page-header h1").waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, url).toBeLessThanOrEqual(0);
+      await screenshot(`phone-${index === 0 ? "endpoint" : "monitor"}`);
+    }
+    expect(created).toHaveLength(2);
+    await page.setViewportSize({ width: 1360, height: 900 });
   });
 });

@@ -256,30 +256,32 @@ function EventDetail(props: { id: string; endpoint: EndpointRow }) {
             <CodeViewer text={current().body} label="Body" emptyLabel="Empty body" />
             <h3 class="subheading">Forwards</h3>
             <Show when={current().deliveries.length} fallback={<div class="code-empty">Not forwarded</div>}>
-              <table class="table">
-                <thead>
-                  <tr>
-                    <th>Destination</th>
-                    <th>Status</th>
-                    <th class="actions-cell">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={current().deliveries}>
-                    {(delivery) => (
-                      <DeliveryLine
-                        delivery={delivery}
-                        canReplay={props.endpoint.forwardUrls.includes(delivery.destination)}
-                        replaying={replaying() === delivery.destination}
-                        disabled={replayState.fetching}
-                        onReplay={() => replayTo(delivery.destination)}
-                      />
-                    )}
-                  </For>
-                </tbody>
-              </table>
+              <div class="table-scroll">
+                <table class="table">
+                  <thead>
+                    <tr>
+                      <th>Destination</th>
+                      <th>Status</th>
+                      <th class="actions-cell">
+                        <span class="visually-hidden">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    <For each={current().deliveries}>
+                      {(delivery) => (
+                        <DeliveryLine
+                          delivery={delivery}
+                          canReplay={props.endpoint.forwardUrls.includes(delivery.destination)}
+                          replaying={replaying() === delivery.destination}
+                          disabled={replayState.fetching}
+                          onReplay={() => replayTo(delivery.destination)}
+                        />
+                      )}
+                    </For>
+                  </tbody>
+                </table>
+              </div>
             </Show>
           </div>
         )}
