@@ -15,6 +15,11 @@ const TaskDetailPage = lazy(() => import("./pages/TaskDetailPage").then((module)
 const EditTaskPage = lazy(() => import("./pages/EditTaskPage").then((module) => ({ default: module.EditTaskPage })));
 const QueuesPage = lazy(() => import("./pages/QueuesPage").then((module) => ({ default: module.QueuesPage })));
 const FailuresPage = lazy(() => import("./pages/FailuresPage").then((module) => ({ default: module.FailuresPage })));
+const EndpointsPage = lazy(() => import("./pages/EndpointsPage").then((module) => ({ default: module.EndpointsPage })));
+const EndpointDetailPage = lazy(() => import("./pages/EndpointDetailPage").then((module) => ({ default: module.EndpointDetailPage })));
+const MonitorsPage = lazy(() => import("./pages/MonitorsPage").then((module) => ({ default: module.MonitorsPage })));
+const MonitorDetailPage = lazy(() => import("./pages/MonitorDetailPage").then((module) => ({ default: module.MonitorDetailPage })));
+const AlertChannelsPage = lazy(() => import("./pages/AlertChannelsPage").then((module) => ({ default: module.AlertChannelsPage })));
 const SettingsPage = lazy(() => import("./pages/SettingsPage").then((module) => ({ default: module.SettingsPage })));
 
 function Root(props: { children?: JSX.Element }) {
@@ -58,6 +63,11 @@ export function App() {
         <Route path="/tasks/:id/edit" component={EditTaskPage} />
         <Route path="/queues" component={QueuesPage} />
         <Route path="/failures" component={FailuresPage} />
+        <Route path="/endpoints" component={EndpointsPage} />
+        <Route path="/endpoints/:id" component={EndpointDetailPage} />
+        <Route path="/monitors" component={MonitorsPage} />
+        <Route path="/monitors/:id" component={MonitorDetailPage} />
+        <Route path="/alerts" component={AlertChannelsPage} />
         <Route path="/settings/:tab?" component={SettingsPage} />
         <Route path="*" component={NotFoundPage} />
       </Route>

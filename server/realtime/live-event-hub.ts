@@ -33,15 +33,16 @@
  */
 import pg from "pg";
 import type { Pool } from "../db/pool.js";
-import type { Task } from "../generated/prisma/client.js";
+import type { Monitor, Task } from "../generated/prisma/client.js";
 import type { Logger } from "../logger.js";
 import type { ApiKeyCache } from "../services/api-key-cache.js";
 import {
   type ActivityEvent,
-  decodeLiveNotification,
+  decodeChannelNotification,
   type ExecutionWithTask,
   executionActivity,
-  LIVE_EVENTS_CHANNEL,
+  LIVE_CHANNELS,
+  type LiveInboundEvent,
   type LiveNotification,
   loadLiveRows,
   taskActivity,
@@ -56,6 +57,10 @@ export interface LiveTopics {
   task: Task;
   activity: ActivityEvent;
   queue: QueueWithDepth;
+  /** A monitor after a ping, a state change or a settings change (the latest state once per batch). */
+  monitor: Monitor;
+  /** A webhook an inbound endpoint received, accepted or rejected. */
+  inboundEvent: LiveInboundEvent;
 }
 type TopicKind = keyof LiveTopics;
 
@@ -204,8 +209,8 @@ export class LiveEventHub {
   private async connectListener(): Promise<void> {
     const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: "runlater-live-events", keepAlive: true });
     client.on("notification", (message) => {
-      if (message.channel !== LIVE_EVENTS_CHANNEL || !message.payload) return;
-      const notification = decodeLiveNotification(message.payload);
+      if (!message.payload) return;
+      const notification = decodeChannelNotification(message.channel, message.payload);
       if (notification) this.enqueue(notification);
     });
     const lost = (error?: Error) => {
@@ -220,7 +225,7 @@ export class LiveEventHub {
     client.on("error", lost);
     client.on("end", () => lost());
     await client.connect();
-    await client.query(`LISTEN ${LIVE_EVENTS_CHANNEL}`);
+    for (const channel of LIVE_CHANNELS) await client.query(`LISTEN ${channel}`);
     this.listener = client;
   }
 
@@ -269,22 +274,33 @@ export class LiveEventHub {
         this.pending = [];
         const executionIds = new Set<string>();
         const taskIds = new Set<string>();
+        const monitorIds = new Set<string>();
+        const inboundEventIds = new Set<string>();
         const byOrganization = new Map<string, LiveNotification[]>();
         for (const notification of batch) {
           if (notification.kind === "execution") for (const { id } of notification.executions) executionIds.add(id);
           else if (notification.kind === "task") for (const { id } of notification.tasks) taskIds.add(id);
+          else if (notification.kind === "monitor") for (const id of notification.monitorIds) monitorIds.add(id);
+          else if (notification.kind === "inboundEvent") for (const id of notification.eventIds) inboundEventIds.add(id);
           const list = byOrganization.get(notification.organizationId) ?? [];
           list.push(notification);
           byOrganization.set(notification.organizationId, list);
         }
         try {
           // On the LISTEN connection itself: it is otherwise idle, and the API's pool may be busy with pushes.
-          const rows = await loadLiveRows(this.listener ?? this.options.pool, { executionIds: [...executionIds], taskIds: [...taskIds] });
+          const rows = await loadLiveRows(this.listener ?? this.options.pool, {
+            executionIds: [...executionIds],
+            taskIds: [...taskIds],
+            monitorIds: [...monitorIds],
+            inboundEventIds: [...inboundEventIds],
+          });
           const executionsById = new Map(rows.executions.map((execution) => [execution.id, execution]));
           const tasksById = new Map(rows.tasks.map((task) => [task.id, task]));
           for (const [organizationId, notifications] of byOrganization) {
             this.deliver(organizationId, notifications, executionsById, tasksById);
           }
+          for (const monitor of rows.monitors) this.publish("monitor", monitor.organizationId, monitor);
+          for (const event of rows.inboundEvents) this.publish("inboundEvent", event.organizationId, event);
         } catch (error) {
           this.options.logger.error({ err: error }, "live events: could not load a batch; clients refetch when they reconnect");
         }

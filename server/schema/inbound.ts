@@ -1,8 +1,11 @@
 /**
  * Inbound webhooks: endpoints, the events they received, and replays. See
  * server/services/inbound-events.ts for how an event is stored and forwarded.
+ * The `inboundEvents` subscription streams events as they are stored, from
+ * whichever process received them (through the LiveEventHub).
  */
 import { notFound } from "../errors.js";
+import type { InboundEvent } from "../generated/prisma/client.js";
 import {
   createInboundEndpoint,
   deleteInboundEndpoint,
@@ -13,7 +16,8 @@ import {
 } from "../services/inbound-endpoints.js";
 import { MAX_REPLAY_IDS, RETENTION_DAYS, replayInboundEvents, setInboundRetention } from "../services/inbound-events.js";
 import { asUuid } from "../services/tasks.js";
-import { builder } from "./builder.js";
+import { builder, type GraphQLContext } from "./builder.js";
+import { checkedStream, liveEvents } from "./live.js";
 import { publicBaseUrl } from "./public-url.js";
 import { HttpMethodEnum } from "./task.js";
 
@@ -50,6 +54,22 @@ const VerificationRef = builder.simpleObject("InboundVerificationSettings", {
     header: t.string({ nullable: true, description: "HMAC only: the header carrying the signature." }),
   }),
 });
+
+/**
+ * An event from a query (a Prisma row), or from the inboundEvents subscription
+ * (LiveInboundEvent), which carries `bodySize` and leaves a large body out.
+ */
+type EventAsReceived = Omit<InboundEvent, "body"> & { body: Uint8Array | null; bodySize?: number };
+
+/** The event's body: the one it was loaded with, or (a large body left out of a live event) read now. */
+async function eventBody(event: EventAsReceived, context: GraphQLContext): Promise<Buffer> {
+  if (event.body !== null) return Buffer.from(event.body);
+  const { rows } = await context.services.pool.query<{ body: Buffer }>(
+    "SELECT body FROM inbound_events WHERE id = $1 AND organization_id = $2",
+    [event.id, event.organizationId],
+  );
+  return rows[0]?.body ?? Buffer.alloc(0);
+}
 
 builder.prismaObject("InboundEndpoint", {
   description:
@@ -90,7 +110,7 @@ builder.prismaObject("InboundEndpoint", {
   }),
 });
 
-builder.prismaObject("InboundEvent", {
+const InboundEventRef = builder.prismaObject("InboundEvent", {
   description: "A request an endpoint received, exactly as it arrived.",
   fields: (t) => ({
     id: t.exposeID("id", { description: "The event's id (time-ordered); forwards carry it as Runlater-Event-Id." }),
@@ -107,10 +127,16 @@ builder.prismaObject("InboundEvent", {
     }),
     body: t.string({
       description: "The raw body decoded as UTF-8 (see bodyBase64 for binary bodies).",
-      resolve: (event) => Buffer.from(event.body).toString("utf8"),
+      resolve: async (event, _args, context) => (await eventBody(event, context)).toString("utf8"),
     }),
-    bodyBase64: t.string({ description: "The raw body, base64-encoded.", resolve: (event) => Buffer.from(event.body).toString("base64") }),
-    bodySize: t.int({ description: "The body's size in bytes.", resolve: (event) => event.body.length }),
+    bodyBase64: t.string({
+      description: "The raw body, base64-encoded.",
+      resolve: async (event, _args, context) => (await eventBody(event, context)).toString("base64"),
+    }),
+    bodySize: t.int({
+      description: "The body's size in bytes.",
+      resolve: (event) => (event as EventAsReceived).bodySize ?? event.body.length,
+    }),
     sourceIp: t.exposeString("sourceIp", { description: "The sender's address." }),
     receivedAt: t.expose("receivedAt", { type: "DateTime", description: "When it arrived." }),
     deliveries: t.relation("deliveries", {
@@ -298,5 +324,29 @@ builder.mutationFields((t) => ({
     description: `Sets how many days inbound events are kept (${RETENTION_DAYS.min}–${RETENTION_DAYS.max}; default 30). Returns the days.`,
     args: { days: t.arg.int({ required: true, description: "Days to keep events." }) },
     resolve: (_root, args, context) => setInboundRetention(context.services.pool, context.principal.organizationId, args.days),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  inboundEvents: t.field({
+    type: InboundEventRef,
+    description:
+      "Events as your endpoints receive them, ACCEPTED or REJECTED, once stored (their forwards exist by then): one " +
+      "endpoint's, or every endpoint's of your organisation when `endpointId` is omitted.",
+    args: {
+      endpointId: t.arg.id({ required: false, description: "Only this endpoint's events; every endpoint's when omitted." }),
+    },
+    subscribe: (_root, args, context) => {
+      const organizationId = context.principal.organizationId;
+      const only =
+        args.endpointId === null || args.endpointId === undefined ? null : asUuid(String(args.endpointId), "endpoint").toLowerCase();
+      const events = liveEvents(context).subscribe("inboundEvent", organizationId, {
+        accepts: (event) => only === null || event.endpointId === only,
+        onOverflow: context.dropSlowConsumer,
+      });
+      return checkedStream(events, async () => only !== null && (await getInboundEndpoint(context.services.pool, organizationId, only)));
+    },
+    // Large bodies are left out of live events; the body fields read them (eventBody).
+    resolve: (event) => event as unknown as InboundEvent,
   }),
 }));

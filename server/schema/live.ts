@@ -54,7 +54,7 @@ const ActivityBucketRef = builder.objectRef<ActivityBucket>("ActivityBucket").im
   }),
 });
 
-function liveEvents(context: GraphQLContext): LiveEventHub {
+export function liveEvents(context: GraphQLContext): LiveEventHub {
   if (!context.live) throw new Error("live updates are not served by this GraphQL server");
   return context.live;
 }
@@ -147,6 +147,21 @@ builder.subscriptionFields((t) => ({
     resolve: (event) => event,
   }),
 }));
+
+/**
+ * `stream` once `check` passes (the subscription names something of the
+ * caller's organisation); when it throws, the stream ends and the error is
+ * the subscription's. Subscribe before checking, so nothing in between is missed.
+ */
+export async function checkedStream<T>(stream: AsyncIterableIterator<T>, check: () => Promise<unknown>): Promise<AsyncIterableIterator<T>> {
+  try {
+    await check();
+    return stream;
+  } catch (error) {
+    await stream.return?.();
+    throw error;
+  }
+}
 
 async function* startingWith<T>(first: T, rest: AsyncIterableIterator<T>): AsyncGenerator<T> {
   try {

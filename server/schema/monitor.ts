@@ -1,6 +1,9 @@
 /**
  * Heartbeat monitors and their pings. Status is computed at read time from
- * the monitor's timestamps (services/monitor-status.ts).
+ * the monitor's timestamps (services/monitor-status.ts). `monitorUpdated`
+ * streams them live: services/monitors.ts notifies after every ping, checker
+ * pass and settings change, and the LiveEventHub of each server process
+ * delivers the changed monitors to their organisation's subscribers.
  */
 import { monitorState } from "../services/monitor-status.js";
 import {
@@ -13,7 +16,9 @@ import {
   setMonitorPaused,
   updateMonitor,
 } from "../services/monitors.js";
+import { asUuid } from "../services/tasks.js";
 import { builder, type GraphQLContext } from "./builder.js";
+import { checkedStream, liveEvents } from "./live.js";
 import { publicBaseUrl } from "./public-url.js";
 
 export const MonitorStatusEnum = builder.enumType("MonitorStatus", {
@@ -38,7 +43,7 @@ const MonitorPingKindEnum = builder.enumType("MonitorPingKind", {
 
 const stateOf = (monitor: MonitorRow) => monitorState(monitor, new Date());
 
-builder.prismaObject("Monitor", {
+const MonitorRef = builder.prismaObject("Monitor", {
   description:
     "A heartbeat monitor: your job pings its URL on a schedule (an interval or a cron expression); when a ping is " +
     "missing past the grace period, the monitor goes DOWN and alerts are sent.",
@@ -74,6 +79,10 @@ builder.prismaObject("Monitor", {
     lastDurationMs: t.exposeInt("lastDurationMs", { nullable: true, description: "Duration of the last run timed by /start." }),
     statusChangedAt: t.expose("statusChangedAt", { type: "DateTime", description: "When it last went UP, DOWN, PAUSED or NEW." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When it was created." }),
+    updatedAt: t.expose("updatedAt", {
+      type: "DateTime",
+      description: "When it last changed (a ping, a state change, a setting): of two copies, the later one is current.",
+    }),
     pings: t.relatedConnection("pings", {
       cursor: "id",
       description: "Its pings, newest first.",
@@ -186,5 +195,26 @@ builder.mutationFields((t) => ({
       await deleteMonitor(context.services.pool, context.principal.organizationId, String(args.id));
       return true;
     },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  monitorUpdated: t.field({
+    type: MonitorRef,
+    description:
+      "A monitor each time it is pinged, changes state (UP, DOWN, PAUSED, NEW) or its settings change: one monitor, or " +
+      "every monitor of your organisation when `id` is omitted. Pings arriving within a few milliseconds of each other " +
+      "may be reported as one event carrying the latest state.",
+    args: { id: t.arg.id({ required: false, description: "Only this monitor; every monitor of the organisation when omitted." }) },
+    subscribe: (_root, args, context) => {
+      const organizationId = context.principal.organizationId;
+      const only = args.id === null || args.id === undefined ? null : asUuid(String(args.id), "monitor").toLowerCase();
+      const changes = liveEvents(context).subscribe("monitor", organizationId, {
+        accepts: (monitor) => only === null || monitor.id === only,
+        onOverflow: context.dropSlowConsumer,
+      });
+      return checkedStream(changes, async () => only !== null && (await getMonitor(context.services.pool, organizationId, only)));
+    },
+    resolve: (monitor) => monitor,
   }),
 }));

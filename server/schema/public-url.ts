@@ -7,5 +7,6 @@ export function publicBaseUrl(context: GraphQLContext): string {
   if (config.publicUrl) return config.publicUrl;
   const forwardedProto = config.trustProxy ? context.request.headers.get("x-forwarded-proto") : null;
   const protocol = forwardedProto?.split(",")[0]?.trim() || (config.isProduction ? "https" : "http");
-  return `${protocol}://${context.request.headers.get("host") ?? "localhost"}`;
+  // A WebSocket operation's request is made up from the upgrade's Host: its URL carries it, its headers do not.
+  return `${protocol}://${context.request.headers.get("host") ?? new URL(context.request.url).host}`;
 }

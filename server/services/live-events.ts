@@ -6,17 +6,46 @@
  */
 import type { Queryable } from "../db/pool.js";
 import { DomainError } from "../errors.js";
-import type { Execution, Task } from "../generated/prisma/client.js";
+import type { Execution, InboundEvent, Monitor, Task } from "../generated/prisma/client.js";
+import { MONITOR_COLUMNS } from "./monitors.js";
+import { INBOUND_EVENT_CHANNEL, MONITOR_UPDATED_CHANNEL } from "./realtime-notices.js";
 import { TASK_COLUMNS } from "./tasks.js";
 
 export const LIVE_EVENTS_CHANNEL = "runlater_events";
+
+/**
+ * Every channel a live event hub listens on: the triggers' channel, and the
+ * notices inbound webhooks and monitors send from their transactions
+ * (services/realtime-notices.ts).
+ */
+export const LIVE_CHANNELS = [LIVE_EVENTS_CHANNEL, INBOUND_EVENT_CHANNEL, MONITOR_UPDATED_CHANNEL] as const;
 
 /** One decoded notification: an organisation and the ids of what changed in it. */
 export type LiveNotification =
   | { kind: "execution"; organizationId: string; executions: Array<{ id: string; status: string }> }
   | { kind: "task"; organizationId: string; tasks: Array<{ id: string; status: string; statusChanged: boolean; created: boolean }> }
   | { kind: "queue"; organizationId: string; queues: string[] }
-  | { kind: "apiKeyRevoked"; organizationId: string; apiKeyIds: string[] };
+  | { kind: "apiKeyRevoked"; organizationId: string; apiKeyIds: string[] }
+  | { kind: "monitor"; organizationId: string; monitorIds: string[] }
+  | { kind: "inboundEvent"; organizationId: string; eventIds: string[] };
+
+/** Reads a notification from any of LIVE_CHANNELS; null for one this version does not understand. */
+export function decodeChannelNotification(channel: string, payload: string): LiveNotification | null {
+  if (channel === LIVE_EVENTS_CHANNEL) return decodeLiveNotification(payload);
+  if (channel !== INBOUND_EVENT_CHANNEL && channel !== MONITOR_UPDATED_CHANNEL) return null;
+  let notice: { organizationId?: unknown; monitorId?: unknown; eventId?: unknown };
+  try {
+    notice = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  const { organizationId, monitorId, eventId } = notice;
+  if (typeof organizationId !== "string") return null;
+  if (channel === MONITOR_UPDATED_CHANNEL) {
+    return typeof monitorId === "string" ? { kind: "monitor", organizationId, monitorIds: [monitorId] } : null;
+  }
+  return typeof eventId === "string" ? { kind: "inboundEvent", organizationId, eventIds: [eventId] } : null;
+}
 
 /** Reads a `runlater_events` payload; null for one this version does not understand (a newer migration's). */
 export function decodeLiveNotification(payload: string): LiveNotification | null {
@@ -65,25 +94,61 @@ const EXECUTION_COLUMNS = `id, organization_id AS "organizationId", task_id AS "
   error, created_at AS "createdAt"`;
 
 /**
- * The rows a batch of notifications names, for every organisation at once:
- * executions with their tasks, and tasks. Two queries in parallel, whatever
- * the batch's size; rows carry their organisation, which routes them.
+ * Bodies up to this size travel with a live inbound event. A larger one (up
+ * to 1 MiB) is left out, so a burst of big webhooks does not haul megabytes
+ * through the LISTEN connection for subscribers that show a list; the body
+ * fields read it when a subscriber asks for it.
  */
-export async function loadLiveRows(
-  db: Queryable,
-  ids: { executionIds: string[]; taskIds: string[] },
-): Promise<{ executions: ExecutionWithTask[]; tasks: Task[] }> {
-  const { executionIds, taskIds } = ids;
-  if (!executionIds.length && !taskIds.length) return { executions: [], tasks: [] };
-  const [executions, tasks] = await Promise.all([
+export const LIVE_INBOUND_BODY_LIMIT = 64 * 1024;
+
+/** An inbound event as a live subscriber receives it: `body` is null when it is larger than LIVE_INBOUND_BODY_LIMIT. */
+export type LiveInboundEvent = Omit<InboundEvent, "body"> & { body: Uint8Array | null; bodySize: number };
+
+const INBOUND_EVENT_COLUMNS = `id, organization_id AS "organizationId", endpoint_id AS "endpointId", status,
+  rejection_reason AS "rejectionReason", method, path, query, headers, source_ip AS "sourceIp", received_at AS "receivedAt",
+  CASE WHEN octet_length(body) <= ${LIVE_INBOUND_BODY_LIMIT} THEN body END AS body, octet_length(body) AS "bodySize"`;
+
+export interface LiveRowIds {
+  executionIds: string[];
+  taskIds: string[];
+  monitorIds?: string[];
+  inboundEventIds?: string[];
+}
+
+export interface LiveRows {
+  executions: ExecutionWithTask[];
+  tasks: Task[];
+  monitors: Monitor[];
+  inboundEvents: LiveInboundEvent[];
+}
+
+/**
+ * The rows a batch of notifications names, for every organisation at once:
+ * executions with their tasks, tasks, monitors and inbound events. At most
+ * four queries in parallel, whatever the batch's size; rows carry their
+ * organisation, which routes them.
+ */
+export async function loadLiveRows(db: Queryable, ids: LiveRowIds): Promise<LiveRows> {
+  const { executionIds, taskIds, monitorIds = [], inboundEventIds = [] } = ids;
+  const [executions, tasks, monitors, inboundEvents] = await Promise.all([
     executionIds.length
       ? db.query<Execution>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = ANY($1::uuid[]) ORDER BY id`, [executionIds])
       : { rows: [] as Execution[] },
-    db.query<Task>(
-      `SELECT ${TASK_COLUMNS} FROM tasks
-       WHERE id = ANY($1::uuid[]) OR id IN (SELECT task_id FROM executions WHERE id = ANY($2::uuid[]))`,
-      [taskIds, executionIds],
-    ),
+    executionIds.length || taskIds.length
+      ? db.query<Task>(
+          `SELECT ${TASK_COLUMNS} FROM tasks
+           WHERE id = ANY($1::uuid[]) OR id IN (SELECT task_id FROM executions WHERE id = ANY($2::uuid[]))`,
+          [taskIds, executionIds],
+        )
+      : { rows: [] as Task[] },
+    monitorIds.length
+      ? db.query<Monitor>(`SELECT ${MONITOR_COLUMNS} FROM monitors WHERE id = ANY($1::uuid[])`, [monitorIds])
+      : { rows: [] as Monitor[] },
+    inboundEventIds.length
+      ? db.query<LiveInboundEvent>(`SELECT ${INBOUND_EVENT_COLUMNS} FROM inbound_events WHERE id = ANY($1::uuid[]) ORDER BY id`, [
+          inboundEventIds,
+        ])
+      : { rows: [] as LiveInboundEvent[] },
   ]);
   const tasksById = new Map(tasks.rows.map((task) => [task.id, task]));
   return {
@@ -92,6 +157,8 @@ export async function loadLiveRows(
       return task ? [{ ...execution, task }] : [];
     }),
     tasks: tasks.rows.filter((task) => taskIds.includes(task.id)),
+    monitors: monitors.rows,
+    inboundEvents: inboundEvents.rows,
   };
 }
 

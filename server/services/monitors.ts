@@ -121,7 +121,10 @@ export async function createMonitor(db: Queryable, organizationId: string, input
       uuidv7(),
     ],
   );
-  return rows[0] as MonitorRow;
+  const monitor = rows[0] as MonitorRow;
+  // After the insert committed (db is not a transaction here): live views list the new monitor.
+  await noticeMonitorsUpdated(db, [{ organizationId, monitorId: monitor.id }]);
+  return monitor;
 }
 
 export async function getMonitor(db: Queryable, organizationId: string, id: string): Promise<MonitorRow> {

@@ -1,29 +1,24 @@
-import { Router } from "@solidjs/router";
-import { fireEvent, render, screen, waitFor } from "@solidjs/testing-library";
-import { Provider } from "@urql/solid";
+import { fireEvent, screen, waitFor } from "@solidjs/testing-library";
 import { describe, expect, it } from "vitest";
 import { emptyTaskForm, TaskForm, type TaskFormValues } from "../../client/src/pages/CreateTaskPage";
-import { createTestClient, type Responder } from "./graphql-test-client";
+import type { Responder } from "./graphql-test-client";
+import { renderWithClient } from "./render-with-client";
 
 function renderForm(
   responders: Record<string, Responder>,
   options: { initial?: TaskFormValues; editing?: { id: string; runAt: string } } = {},
 ) {
   const created: Array<{ id: string }> = [];
-  const graphql = createTestClient(responders);
-  render(() => (
-    <Router
-      root={() => (
-        <Provider value={graphql.client}>
-          <TaskForm
-            initial={options.initial ?? { ...emptyTaskForm(), timezone: "UTC" }}
-            editing={options.editing}
-            onCreated={(task) => created.push(task)}
-          />
-        </Provider>
-      )}
-    />
-  ));
+  const graphql = renderWithClient(
+    () => (
+      <TaskForm
+        initial={options.initial ?? { ...emptyTaskForm(), timezone: "UTC" }}
+        editing={options.editing}
+        onCreated={(task) => created.push(task)}
+      />
+    ),
+    responders,
+  );
   return { graphql, created };
 }
 

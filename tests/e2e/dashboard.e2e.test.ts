@@ -8,12 +8,11 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RunningInstance } from "../../server/app.js";
-import { type BuiltDashboard, buildDashboard, launchChromium } from "../helpers/chromium.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
-import { eventually, graphql, rest, startTestInstance } from "../helpers/runlater.js";
+import { type DashboardSession, openDashboard } from "../helpers/chromium.js";
+import { eventually, graphql, rest } from "../helpers/runlater.js";
 import { type Sink, startSink } from "../helpers/sink.js";
 
 const artifacts = fileURLToPath(new URL("./artifacts/", import.meta.url));
@@ -21,11 +20,9 @@ const SINK_ANSWER = { received: true, invoice: { id: 42, lines: [{ sku: "A-1", q
 const EMAIL = "ada@example.com";
 const PASSWORD = "analytical-engine-1843";
 
-let database: TestDatabase;
+let session: DashboardSession;
 let instance: RunningInstance;
 let sink: Sink;
-let dashboard: BuiltDashboard;
-let browser: Browser;
 let page: Page;
 /** The API key the test creates in the dashboard; later steps use it to check what the page did. */
 let apiKey = "";
@@ -33,8 +30,8 @@ let taskId = "";
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  [dashboard, database] = await Promise.all([buildDashboard(), createTestDatabase()]);
-  instance = await startTestInstance(database.url, { env: { RUNLATER_DASHBOARD_DIR: dashboard.directory } });
+  session = await openDashboard();
+  ({ instance, page } = session);
   // Slow enough to see the attempt RUNNING before it SUCCEEDS.
   sink = await startSink(() => ({
     status: 200,
@@ -42,18 +39,11 @@ beforeAll(async () => {
     body: JSON.stringify(SINK_ANSWER),
     delayMs: 1500,
   }));
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
-  // Under the test's own timeout, so a missing element fails with Playwright's description of it.
-  page.setDefaultTimeout(20_000);
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await session?.close();
   await sink?.close();
-  await instance?.stop();
-  await database?.drop();
-  dashboard?.remove();
 });
 
 // The viewport, not the full page: sticky sidebars and form footers would be drawn mid-page.

@@ -9,7 +9,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
+import type { RunningInstance } from "../../server/app.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
+import { startTestInstance } from "./runlater.js";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -55,4 +58,36 @@ export async function buildDashboard(): Promise<BuiltDashboard> {
     { cwd: projectRoot, timeout: 300_000 },
   );
   return { directory, remove: () => rmSync(directory, { recursive: true, force: true }) };
+}
+
+export interface DashboardSession {
+  instance: RunningInstance;
+  database: TestDatabase;
+  browser: Browser;
+  /** One page at 1360×900, failing a step that waits longer than 20 s with Playwright's description of what it waited for. */
+  page: Page;
+  /** Closes the browser, stops Runlater, drops the database and removes the build. */
+  close(): Promise<void>;
+}
+
+/** A fresh database, Runlater (server + worker) serving the dashboard built from the tree, and headless Chromium on it. */
+export async function openDashboard(): Promise<DashboardSession> {
+  const [dashboard, database] = await Promise.all([buildDashboard(), createTestDatabase()]);
+  const instance = await startTestInstance(database.url, { env: { RUNLATER_DASHBOARD_DIR: dashboard.directory } });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
+  // Under the test's own timeout, so a missing element fails with Playwright's description of it.
+  page.setDefaultTimeout(20_000);
+  return {
+    instance,
+    database,
+    browser,
+    page,
+    close: async () => {
+      await browser.close();
+      await instance.stop();
+      await database.drop();
+      dashboard.remove();
+    },
+  };
 }

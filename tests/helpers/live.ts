@@ -3,6 +3,7 @@
  * records what it receives and how its connection ended.
  */
 import { type Client, createClient } from "graphql-ws";
+import { afterAll } from "vitest";
 import WebSocket from "ws";
 import { eventually } from "./runlater.js";
 
@@ -103,4 +104,27 @@ export function subscribe<T = Record<string, unknown>>(
     },
   );
   return subscription;
+}
+
+/**
+ * `subscribe` against the server `baseUrl()` names, for a test file: every
+ * subscription opened through the returned function is disposed after the file's tests.
+ */
+export function useLiveSubscriptions(
+  baseUrl: () => string,
+): <T = Record<string, unknown>>(
+  apiKey: string | null,
+  query: string,
+  variables?: Record<string, unknown>,
+  options?: LiveOptions,
+) => LiveSubscription<T> {
+  const open: Array<LiveSubscription<unknown>> = [];
+  afterAll(async () => {
+    await Promise.all(open.map((subscription) => subscription.dispose()));
+  });
+  return <T>(apiKey: string | null, query: string, variables: Record<string, unknown> = {}, options: LiveOptions = {}) => {
+    const subscription = subscribe<T>(baseUrl(), apiKey, query, variables, options);
+    open.push(subscription as LiveSubscription<unknown>);
+    return subscription;
+  };
 }

@@ -66,4 +66,35 @@ describe("live updates across processes", () => {
     }
     expect(sink.requests).toHaveLength(1);
   }, 60_000);
+
+  it("deliver a webhook received by one server and a monitor the worker took DOWN to a subscriber of the other", async () => {
+    const [first, second] = servers as [string, string];
+    const endpoint = await rest<{ id: string; slug: string }>({ url: first }, ALICE_KEY, "POST", "/endpoints", {
+      name: "x",
+      forwardUrls: [],
+    });
+    const monitor = await rest<{ id: string; token: string }>({ url: first }, ALICE_KEY, "POST", "/monitors", {
+      name: "cross",
+      intervalSeconds: 1,
+      graceSeconds: 0,
+    });
+    expect([endpoint.status, monitor.status]).toEqual([201, 201]);
+    const webhooks = subscribe<{ inboundEvents: { id: string } }>(second, ALICE_KEY, "subscription { inboundEvents { id } }");
+    const monitors = subscribe<{ monitorUpdated: { status: string } }>(
+      second,
+      ALICE_KEY,
+      "subscription ($id: ID) { monitorUpdated(id: $id) { status } }",
+      { id: monitor.body.id },
+    );
+    open.push(webhooks as LiveSubscription<unknown>, monitors as LiveSubscription<unknown>);
+    await Promise.all([webhooks.ready(), monitors.ready()]);
+
+    const received = await fetch(`${first}/in/${endpoint.body.slug}`, { method: "POST", body: "{}" });
+    expect(received.status).toBe(202);
+    const { id } = (await received.json()) as { id: string };
+    await webhooks.waitFor((events) => events.some((event) => event.inboundEvents.id === id), 30_000);
+    expect((await fetch(`${first}/ping/${monitor.body.token}`)).status).toBe(200);
+    // Only the worker runs the checker: DOWN comes from a third process.
+    await monitors.waitFor((events) => events.some((event) => event.monitorUpdated.status === "DOWN"), 30_000);
+  }, 60_000);
 });

@@ -21,6 +21,9 @@ const NAVIGATION: Array<{ href: string; label: string; icon: IconName; end?: boo
   { href: "/tasks", label: "Tasks", icon: "tasks" },
   { href: "/queues", label: "Queues", icon: "queues" },
   { href: "/failures", label: "Failures", icon: "failures" },
+  { href: "/endpoints", label: "Endpoints", icon: "inbound" },
+  { href: "/monitors", label: "Monitors", icon: "heartbeat" },
+  { href: "/alerts", label: "Alerts", icon: "bell" },
   { href: "/settings", label: "Settings", icon: "settings" },
 ];
 

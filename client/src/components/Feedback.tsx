@@ -1,4 +1,5 @@
 /** Loading, empty and error states: every list and page shows one of these instead of nothing. */
+import { A } from "@solidjs/router";
 import type { CombinedError } from "@urql/core";
 import { type JSX, Show } from "solid-js";
 import { describeError } from "../graphql/errors";
@@ -71,5 +72,27 @@ export function ErrorNotice(props: { error: CombinedError | string | undefined |
         </Show>
       </div>
     </Show>
+  );
+}
+
+/** A detail page whose resource could not be loaded: "does not exist" for NOT_FOUND, otherwise why, with a retry; and the way back. */
+export function DetailLoadError(props: {
+  error: CombinedError | undefined;
+  /** "task", "monitor", "endpoint". */
+  noun: string;
+  backHref: string;
+  backLabel: string;
+  onRetry: () => void;
+}) {
+  const notFound = () => props.error?.graphQLErrors[0]?.extensions?.code === "NOT_FOUND";
+  return (
+    <div class="page">
+      <ErrorNotice
+        error={props.error}
+        title={notFound() ? `This ${props.noun} does not exist` : `Could not load the ${props.noun}`}
+        onRetry={props.onRetry}
+      />
+      <A href={props.backHref}>← {props.backLabel}</A>
+    </div>
   );
 }

@@ -25,6 +25,9 @@ const PATHS = {
   duplicate: "M8 8h12v12H8zM4 16V4h12",
   x: "M6 6l12 12M18 6 6 18",
   check: "m5 12 5 5L20 7",
+  inbound: "M12 3v12m0 0-4-4m4 4 4-4M4 17v2a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-2",
+  heartbeat: "M3 12h4l3-8 4 16 3-8h4",
+  bell: "M6 8a6 6 0 1 1 12 0c0 7 3 9 3 9H3s3-2 3-9M10.3 21a1.9 1.9 0 0 0 3.4 0",
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -14,6 +14,12 @@ const TONES: Record<string, string> = {
   MEMBER: "neutral",
   REVOKED: "muted",
   ACTIVE: "success",
+  UP: "success",
+  LATE: "warning",
+  DOWN: "danger",
+  NEW: "neutral",
+  ACCEPTED: "success",
+  REJECTED: "danger",
 };
 
 const LIVE = new Set(["RUNNING"]);

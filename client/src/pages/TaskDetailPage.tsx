@@ -10,7 +10,7 @@ import cronstrue from "cronstrue";
 import { createMemo, createSignal, For, type JSX, Match, Show, Switch } from "solid-js";
 import { CodeViewer, HeaderList } from "../components/CodeViewer";
 import { ConfirmDialog } from "../components/Dialog";
-import { EmptyState, ErrorNotice, PageLoading } from "../components/Feedback";
+import { DetailLoadError, EmptyState, PageLoading } from "../components/Feedback";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
 import { RelativeTime } from "../components/RelativeTime";
@@ -68,16 +68,13 @@ export function TaskDetailPage() {
   return (
     <Switch>
       <Match when={result.error && !result.data}>
-        <div class="page">
-          <ErrorNotice
-            error={result.error}
-            title={
-              result.error?.graphQLErrors[0]?.extensions?.code === "NOT_FOUND" ? "This task does not exist" : "Could not load the task"
-            }
-            onRetry={() => refetch({ requestPolicy: "network-only" })}
-          />
-          <A href="/tasks">← All tasks</A>
-        </div>
+        <DetailLoadError
+          error={result.error}
+          noun="task"
+          backHref="/tasks"
+          backLabel="All tasks"
+          onRetry={() => refetch({ requestPolicy: "network-only" })}
+        />
       </Match>
       <Match when={!task()}>
         <PageLoading label="Loading task" />
