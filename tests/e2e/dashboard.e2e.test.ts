@@ -105,7 +105,9 @@ describe("dashboard end to end", { timeout: 60_000 }, () => {
     await page.getByText("No tasks yet").waitFor();
     await screenshot("tasks-empty");
     await page.locator(".sidebar").getByRole("link", { name: "New task" }).click();
-    await page.getByLabel("URL").fill(`${sink.url}/invoices`);
+    // The form's page loads as its own chunk: until it is there, the task list's search box ("… name or URL") is too.
+    await page.waitForURL(/\/tasks\/new$/);
+    await page.getByLabel("URL", { exact: true }).fill(`${sink.url}/invoices`);
     await page.getByLabel("Name optional").fill("Send invoice 42");
     await page.getByLabel("Queue optional").fill("billing");
     await page.getByLabel("Body optional").fill('{"invoiceId": 42}');
@@ -161,7 +163,7 @@ describe("dashboard end to end", { timeout: 60_000 }, () => {
     const pushed = await rest(instance, apiKey, "POST", "/tasks", { url: `${sink.url}/draft`, delay: "1h", name: "Draft reminder" });
     await page.goto(`${instance.url}/tasks/${pushed.body.id}`);
     await page.getByRole("link", { name: "Edit", exact: true }).click();
-    await page.getByLabel("URL").fill(`${sink.url}/edited`);
+    await page.getByLabel("URL", { exact: true }).fill(`${sink.url}/edited`);
     await page.getByText("Now", { exact: true }).click();
     await page.getByRole("button", { name: "Save changes" }).click();
     await page.waitForURL(new RegExp(`/tasks/${pushed.body.id}$`));
