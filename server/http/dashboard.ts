@@ -121,7 +121,8 @@ export function createDashboardHandler(directory: string): (request: DashboardRe
       // A missing hashed file is an old build's: a 404, not the page.
       if (isAsset) return null;
     }
-    if (!(request.headers.accept ?? "").includes("text/html")) return null;
+    // Deep links are pages only for browsers (an API client gets the 404); the root is the dashboard for anyone.
+    if (relative !== "/" && !(request.headers.accept ?? "").includes("text/html")) return null;
     const index = await load(path.join(root, "index.html"));
     if (!index) return dashboardNotBuilt(root);
     return respond(request, index, {

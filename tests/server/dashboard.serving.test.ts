@@ -68,6 +68,12 @@ describe("serving the dashboard", () => {
     expect(again.status).toBe(304);
   });
 
+  it("serves the root page whatever the client accepts (curl localhost:4000 shows the dashboard)", async () => {
+    const root = await page("/", { accept: "*/*" });
+    expect(root.status).toBe(200);
+    expect(root.headers.get("content-type")).toContain("text/html");
+  });
+
   it("answers 404 for a missing asset, for non-HTML requests to unknown paths, and outside the directory", async () => {
     expect((await page("/assets/index-old999.js", { accept: "*/*" })).status).toBe(404);
     const unknown = await page("/nothing-here", { accept: "application/json" });
