@@ -336,7 +336,7 @@ async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: Attemp
   const finishedRuns: FinishedRun[] = [];
   for (const { claimed, verdict } of attempts) {
     const cancelled = cancelledTasks.has(claimed.task.id);
-    await scheduleCallbacks(client, boss, { executionId: claimed.executionId, task: claimed.task, verdict, cancelled });
+    await scheduleCallbacks(client, { executionId: claimed.executionId, task: claimed.task, verdict, cancelled });
     if (verdict.kind !== "retry" && !cancelled) {
       finishedRuns.push({
         task: claimed.task,

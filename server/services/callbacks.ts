@@ -15,7 +15,6 @@
  * any task. A CALLBACK task never has callbacks of its own, so a failing
  * callback endpoint cannot start a chain of callbacks about callbacks.
  */
-import type { PgBoss } from "pg-boss";
 import type { PoolClient } from "../db/pool.js";
 import type { AttemptVerdict } from "./retry-policy.js";
 import type { TaskSpec } from "./task-input.js";
@@ -68,7 +67,7 @@ export interface SettledAttempt {
  * the caller's transaction. Costs nothing (no query) for tasks without
  * callbacks.
  */
-export async function scheduleCallbacks(client: PoolClient, _boss: PgBoss, settled: SettledAttempt): Promise<void> {
+export async function scheduleCallbacks(client: PoolClient, settled: SettledAttempt): Promise<void> {
   const { task, verdict, cancelled } = settled;
   if (task.type === "CALLBACK" || (!task.callbackUrl && !task.onFailureUrl)) return;
   const final = verdict.kind !== "retry" || cancelled;
