@@ -210,11 +210,11 @@ process.on("exit", () => {
   for (const child of liveChildren) child.kill("SIGKILL");
 });
 
-/** BENCH_CPU_PROFILE_DIR: worker processes write a V8 CPU profile (`--cpu-prof`) there when they stop. */
-const workerProfileDir = process.env.BENCH_CPU_PROFILE_DIR;
+/** BENCH_CPU_PROFILE_DIR: server and worker processes write a V8 CPU profile (`--cpu-prof`) there when they stop. */
+const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
 
 export function spawnRunlater(role: Role, env: Record<string, string>, cleanup: Cleanup): RunlaterProcess {
-  const profiling = role === "worker" && workerProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${workerProfileDir}`] : [];
+  const profiling = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${role}`] : [];
   const child = spawn(process.execPath, [...profiling, "--import", "tsx", "bin/runlater.ts", role], {
     cwd: projectRoot,
     env: { ...process.env, ...env },

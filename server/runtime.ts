@@ -13,6 +13,7 @@ import type { Logger } from "./logger.js";
 import { ApiKeyCache } from "./services/api-key-cache.js";
 import { ensureDispatchQueue } from "./services/dispatch-queue.js";
 import { PushAnnouncer } from "./services/push-announcer.js";
+import { PushWriter } from "./services/push-writer.js";
 
 export type Role = "all" | "server" | "worker";
 
@@ -27,6 +28,8 @@ export interface Services {
   apiKeys: ApiKeyCache;
   /** Sends the notifications of API pushes after they commit, many pushes at once (push-announcer.ts). */
   announcer: PushAnnouncer;
+  /** Writes plain API pushes, those that arrive together in one statement (push-writer.ts). */
+  pushWriter: PushWriter;
 }
 
 export interface Runtime extends Services {
@@ -83,7 +86,9 @@ export async function startRuntime(config: Config, logger: Logger, role: Role): 
     const announcer = new PushAnnouncer(pool, logger);
     // Before the pool closes (closers run in reverse order).
     closers.push(() => announcer.flush());
-    return { config, logger, databaseUrl, pool, prisma, boss, apiKeys, announcer, close };
+    // Half the pool writes pushes at most; the other half stays free for reads and everything else.
+    const pushWriter = new PushWriter(pool, announcer, Math.max(1, Math.floor(config.dbPoolSize / 2)));
+    return { config, logger, databaseUrl, pool, prisma, boss, apiKeys, announcer, pushWriter, close };
   } catch (error) {
     await close();
     throw error;

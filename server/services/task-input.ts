@@ -217,6 +217,10 @@ function parseCallbackFields(fields: { callbackUrl?: string; callbackOn?: Callba
 
 function encodeBody(body: unknown): Pick<TaskSpec, "body" | "bodyEncoding"> {
   if (body === undefined) return { body: null, bodyEncoding: null };
+  // PostgreSQL text cannot hold U+0000; in a JSON body it is escaped (\u0000) and harmless.
+  if (typeof body === "string" && body.includes("\u0000")) {
+    throw validationError("body", "a text body cannot contain the NUL character (U+0000)");
+  }
   const encoded =
     typeof body === "string" ? { body, bodyEncoding: "RAW" as const } : { body: JSON.stringify(body), bodyEncoding: "JSON" as const };
   const bytes = Buffer.byteLength(encoded.body, "utf8");

@@ -16,6 +16,7 @@ import { insertCronTask, triggerCronTask, withdrawPreparedRun } from "./cron-tas
 import { bossDb, DISPATCH_CHANNEL, DISPATCH_QUEUE, notifyDue } from "./dispatch-queue.js";
 import type { PushAnnouncer } from "./push-announcer.js";
 import { planPushes } from "./push-policies.js";
+import type { PushWriter } from "./push-writer.js";
 import { requestAdmission } from "./queues.js";
 import { assertCallbackTargetsAllowed, assertTargetUrlAllowed } from "./target-policy.js";
 import { limits, parsePushFields, type TaskSpec } from "./task-input.js";
@@ -38,6 +39,8 @@ export interface TaskDependencies {
   config: { allowPrivateTargets: boolean };
   /** Announces plain pushes after they commit; without it, each push notifies in its own statement. */
   announcer?: PushAnnouncer;
+  /** Writes plain pushes, many at once under load; without it, each push is its own statement. */
+  pushWriter?: PushWriter;
 }
 
 export interface PushTaskOptions {
@@ -58,7 +61,9 @@ export async function pushTask(
   const spec = validatePush(fields, now, deps.config);
   const idempotencyKey = normaliseIdempotencyKey(options.idempotencyKey);
   if (!idempotencyKey && isPlainPush([spec])) {
-    const [task] = await insertTasks(deps.pool, organizationId, [spec], { announcer: deps.announcer });
+    const task = deps.pushWriter
+      ? await deps.pushWriter.write(organizationId, spec)
+      : (await insertTasks(deps.pool, organizationId, [spec], { announcer: deps.announcer }))[0];
     return { task: task as TaskRow, created: true };
   }
 

@@ -25,6 +25,7 @@ const cases: Array<[string, Record<string, unknown>, number, string, string]> = 
     "headers",
   ],
   ["body over 256 KiB", { url, body: "x".repeat(256 * 1024 + 1) }, 413, "PAYLOAD_TOO_LARGE", "body"],
+  ["NUL character in a text body", { url, body: "a\u0000b" }, 422, "VALIDATION_FAILED", "body"],
   ["bad delay", { url, delay: "soon" }, 422, "VALIDATION_FAILED", "delay"],
   ["negative delay", { url, delay: -5 }, 422, "VALIDATION_FAILED", "delay"],
   ["delay over 365 days", { url, delay: "366d" }, 422, "VALIDATION_FAILED", "delay"],
