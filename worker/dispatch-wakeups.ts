@@ -20,6 +20,9 @@ const RECONNECT_DELAY_MS = 1000;
  */
 const DUE_BUT_NOT_FETCHED_RETRY_MS = 200;
 
+/** Timers are armed this much after a due time: Node may fire one up to a millisecond before it. */
+const TIMER_MARGIN_MS = 1;
+
 /** The longest delay setTimeout honours. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
@@ -104,7 +107,10 @@ export class DispatchWakeups {
     );
     const due = rows[0]?.due.getTime();
     if (due === undefined) return;
-    this.wakeAt(Math.max(due, Date.now() + DUE_BUT_NOT_FETCHED_RETRY_MS));
+    const now = Date.now();
+    // Not due yet: wake just after its time (a timer may fire up to a millisecond early). Due already but not fetched:
+    // look again in a while, not in a tight loop.
+    this.wakeAt(due > now ? due + TIMER_MARGIN_MS : now + DUE_BUT_NOT_FETCHED_RETRY_MS);
   }
 
   private clearTimer(): void {

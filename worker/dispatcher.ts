@@ -1,11 +1,11 @@
 /**
- * The dispatcher: fetches due attempts from pg-boss in batches, claims each
- * batch in one transaction, and runs up to `concurrency` HTTP attempts at
- * once. Each attempt is settled as soon as it finishes (a slow endpoint never
- * holds back the others), together with the attempts that finish at the same
- * time (attempt-settler.ts). Round trips to PostgreSQL, not CPU, bound
- * throughput, hence the batches: a fetched batch costs a fetch and a claim, and
- * a settled batch one transaction, whatever their size. The stages overlap:
+ * The dispatcher: takes due attempts in batches (admits, fetches from pg-boss
+ * and claims them in one transaction: takeDueAttempts), and runs up to
+ * `concurrency` HTTP attempts at once. Each attempt is settled as soon as it
+ * finishes (a slow endpoint never holds back the others), together with the
+ * attempts that finish at the same time (attempt-settler.ts). Round trips to
+ * PostgreSQL, not CPU, bound throughput, hence the batches: a taken batch
+ * costs one transaction, and a settled batch one more, whatever their size. The stages overlap:
  * the next batches are fetched and claimed while requests run, and a finished
  * request gives its HTTP place to the next attempt while it waits for its
  * settle batch, so a slow round trip to the database never leaves places idle.
@@ -16,8 +16,9 @@ import { setMaxListeners } from "node:events";
 import type { Job, PgBoss } from "pg-boss";
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
-import { type ClaimedAttempt, type ClaimResult, claimAttempts } from "../server/services/attempts.js";
-import { DISPATCH_QUEUE, type DispatchJobData } from "../server/services/dispatch-queue.js";
+import { type ClaimedAttempt, type ClaimResult, takeDueAttempts } from "../server/services/attempts.js";
+import type { DispatchJobData } from "../server/services/dispatch-queue.js";
+import { DISPATCH_QUEUE } from "../server/services/dispatch-queue.js";
 import { admitWaitingAttempts } from "../server/services/queues.js";
 import type { AttemptVerdict } from "../server/services/retry-policy.js";
 import { signatureHeader } from "../server/services/signature.js";
@@ -30,6 +31,8 @@ const MAX_FETCH_BATCH = 100;
 const REFILL_SHARE = 0.25;
 /** …or this long after its last fetch. */
 const REFILL_WAIT_MS = 20;
+/** How long the dispatcher stops taking attempts after a take failed (and rolled back). */
+const TAKE_FAILURE_PAUSE_MS = 1000;
 /** Organisations' concurrency limits change rarely; they are re-read this often. */
 const ORGANIZATION_LIMITS_REFRESH_MS = 10_000;
 /** The limit of organisations whose row has not been read yet, and the schema default. */
@@ -61,6 +64,8 @@ export class Dispatcher {
   private organizationLimits: { tiers: Record<string, number>; readAt: number } = { tiers: {}, readAt: 0 };
   private readonly refillBatch: number;
   private lastFetchAt = 0;
+  /** After a take failed to commit, the loop waits until then. */
+  private pauseTakingUntil = 0;
   // Every attempt in `inFlight` is in one of three stages, each holding at most `concurrency` attempts:
   /** Fetched, and being claimed or waiting for an HTTP place. */
   private starting = 0;
@@ -109,7 +114,7 @@ export class Dispatcher {
       // settle batch without holding an HTTP place. Each stage holds up to `concurrency` attempts; when settling falls
       // that far behind, the database is the bottleneck and fetching more would only lengthen its queue.
       const free = this.settling >= this.options.concurrency ? 0 : this.options.concurrency - this.starting;
-      if (free <= 0) {
+      if (free <= 0 || Date.now() < this.pauseTakingUntil) {
         await this.wakeups.waitForWork();
         continue;
       }
@@ -124,36 +129,36 @@ export class Dispatcher {
       }
       this.lastFetchAt = Date.now();
       const requested = Math.min(free, MAX_FETCH_BATCH);
-      // Admission runs beside the fetch, not before it: in a backlog it almost never finds anything, and waiting for
-      // it would add a round trip to every batch. A pass that admits attempts makes the loop fetch again at once.
-      const [admission, fetched] = await Promise.allSettled([
+      // Named queues admit beside the take, not before it: in a backlog they almost never find anything, and waiting
+      // for them would add a round trip to every batch. A pass that admits attempts makes the loop fetch again at once.
+      // Due attempts outside queues are admitted by the take itself, in its transaction.
+      const [admission, taken] = await Promise.allSettled([
         this.admitQueuedAttempts(),
-        this.organizationTiers().then((tiers) =>
-          this.options.boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
+        this.organizationTiers().then((tiers) => {
+          const { jobs, claims } = takeDueAttempts(this.options.pool, this.options.boss, {
             batchSize: requested,
             // Per-organisation fairness: no organisation has more attempts in flight (across all
             // workers) than its limit, so one organisation's backlog never delays another's tasks.
             groupConcurrency: { default: DEFAULT_ORGANIZATION_CONCURRENCY, tiers },
-          }),
-        ),
+          });
+          return jobs.then((fetched) => ({ jobs: fetched, claims }));
+        }),
       ]);
       if (admission.status === "rejected") this.options.logger.error({ err: admission.reason }, "admitting waiting attempts failed");
-      if (fetched.status === "rejected") this.options.logger.error({ err: fetched.reason }, "fetching due attempts failed");
-      const jobs = fetched.status === "fulfilled" ? fetched.value : [];
+      if (taken.status === "rejected") this.options.logger.error({ err: taken.reason }, "fetching due attempts failed");
+      const jobs = taken.status === "fulfilled" ? taken.value.jobs : [];
       const admitted = admission.status === "fulfilled" ? admission.value : 0;
-      // The batch is claimed while the loop fetches the next one: the two round trips overlap.
+      // The batch is claimed (in the take's transaction) while the loop fetches the next one.
       const claims =
-        jobs.length === 0
-          ? Promise.resolve(new Map<string, ClaimResult>())
-          : claimAttempts(
-              this.options.pool,
-              this.options.boss,
-              jobs.map((job) => ({ jobId: job.id, executionId: job.data.executionId })),
-            ).catch((error) => {
-              // The jobs stay active: pg-boss hands them out again once their heartbeat expires.
+        taken.status === "fulfilled"
+          ? taken.value.claims.catch((error) => {
+              // Rolled back: the jobs are due again at once. Pause taking for a moment rather than fail in a loop.
               this.options.logger.error({ err: error, jobs: jobs.length }, "claiming fetched attempts failed");
+              this.pauseTakingUntil = Date.now() + TAKE_FAILURE_PAUSE_MS;
+              this.wakeups.wakeAt(this.pauseTakingUntil);
               return new Map<string, ClaimResult>();
-            });
+            })
+          : Promise.resolve(new Map<string, ClaimResult>());
       for (const job of jobs) this.track(job, claims);
       if (jobs.length < requested && admitted === 0) {
         await this.wakeups
@@ -166,7 +171,7 @@ export class Dispatcher {
 
   /** Gives pg-boss jobs to the attempts that queues with free slots may start now (see queues.ts). */
   private async admitQueuedAttempts(): Promise<number> {
-    const { admitted, retryAt } = await admitWaitingAttempts(this.options.pool, this.options.boss);
+    const { admitted, retryAt } = await admitWaitingAttempts(this.options.pool, this.options.boss, { unqueued: false });
     // A rate-limited queue may admit again once its window moves on.
     if (retryAt) this.wakeups.wakeAt(retryAt.getTime());
     return admitted;

@@ -18,15 +18,15 @@
  * expires, the attempt is recorded as lost, and the task is retried
  * (at-least-once delivery).
  */
-import type { PgBoss } from "pg-boss";
+import type { Job, PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { DeliveryOutcome } from "../../worker/http-delivery.js";
 import type { Pool, PoolClient } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
 import { scheduleCallbacks } from "./callbacks.js";
 import { overlapSkipReason } from "./cron-schedule.js";
-import { bossDb, DISPATCH_QUEUE, enqueueAttempts, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
-import { requestAdmission } from "./queues.js";
+import { bossDb, DISPATCH_QUEUE, type DispatchJobData, enqueueAttempts, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
+import { admitDueUnqueuedAttempts, requestAdmission } from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
 import { breakerKey, findBreakers, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
 import { type FinishedRun, recordTasksHealth } from "./task-health.js";
@@ -85,79 +85,152 @@ interface ClaimRow {
  */
 export async function claimAttempts(pool: Pool, boss: PgBoss, jobs: AttemptJob[]): Promise<Map<string, ClaimResult>> {
   if (jobs.length === 0) return new Map();
-  return withTransaction(pool, async (client) => {
-    const results = new Map<string, ClaimResult>();
-    // Ordered locks: two workers claiming overlapping batches never wait on each other in a cycle.
-    const { rows } = await client.query<ClaimRow>({
-      // Named: prepared once per connection, these statements run for every batch.
-      name: "runlater-claim-read",
-      text: `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
-              CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
-              -- A cron slot's run was created ahead of its slot: SKIP_IF_RUNNING is decided now, at the slot.
-              CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
-                (SELECT max(p.run) FROM executions p
-                 WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
-              END AS "busyRun"
-       FROM executions e
-       JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
-       JOIN organizations o ON o.id = e.organization_id
-       WHERE e.id = ANY($1::uuid[])
-       ORDER BY e.id
-       FOR UPDATE OF e`,
-      values: [jobs.map((job) => job.executionId)],
-    });
-    const rowOf = new Map(rows.map((row) => [row.id, row]));
-    const runnable = (row: ClaimRow | undefined): row is ClaimRow =>
-      row?.status === "PENDING" && row.task.status !== "CANCELLED" && row.busyRun === null;
-    const breakers = await findBreakers(
-      client,
-      rows.filter(runnable).map((row) => ({ organizationId: row.task.organizationId, url: row.task.url })),
-    );
+  return withTransaction(pool, (client) => claimAttemptsOn(client, boss, jobs));
+}
 
-    const toRun: Array<{ job: AttemptJob; row: ClaimRow; tracked: boolean }> = [];
-    for (const job of jobs) {
-      const row = rowOf.get(job.executionId);
-      if (!runnable(row)) {
-        results.set(job.jobId, await settleUnrunnable(client, boss, job, row));
-        continue;
-      }
-      const breaker = breakers.get(breakerKey(row.task.organizationId, row.task.url));
-      if (breaker?.open) {
-        await deferWhileBreakerOpen(client, boss, { ...job, organizationId: row.task.organizationId }, breaker.open);
-        results.set(job.jobId, { kind: "deferred", until: breaker.open.openUntil });
-        continue;
-      }
-      toRun.push({ job, row, tracked: breaker?.tracked ?? false });
-    }
-    if (toRun.length === 0) return results;
+/** Attempts outside queues admitted by one take (see takeDueAttempts); more wait for the next. */
+const ADMITTED_PER_TAKE = 1000;
 
-    // One statement for both rows of every attempt; two runs of one cron task in a batch (overlap ALLOW) update its
-    // row once: either attempt number will do.
-    await client.query({
-      name: "runlater-claim-write",
-      text: `WITH claimed AS (
-         UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt)
-       UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
-       FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
-       WHERE t.id = c.task_id`,
-      values: [toRun.map(({ job }) => job.executionId)],
-    });
-    const claimedAt = new Date();
-    for (const { job, row, tracked } of toRun) {
-      results.set(job.jobId, {
-        kind: "claimed",
-        attempt: {
-          executionId: job.executionId,
-          attempt: row.attempt,
-          // The row as the claim read it, with what the statement above changed.
-          task: { ...reviveTaskRow(row.task), status: "RUNNING", attempts: row.attempt, updatedAt: claimedAt },
-          signingSecrets: row.previous ? [row.current, row.previous] : [row.current],
-          breakerTracked: tracked,
-        },
-      });
-    }
-    return results;
+export interface TakeOptions {
+  /** Most jobs to fetch. */
+  batchSize: number;
+  /** pg-boss's per-group limits: an organisation's attempts in flight across all workers. */
+  groupConcurrency: { default: number; tiers: Record<string, number> };
+}
+
+export interface TakenAttempts {
+  /** The fetched jobs, known before they are claimed: the dispatcher fetches again meanwhile. */
+  jobs: Promise<Job<DispatchJobData>[]>;
+  /** The claims of those jobs (see claimAttempts), once committed. Rejects if nothing was committed. */
+  claims: Promise<Map<string, ClaimResult>>;
+}
+
+/**
+ * A worker's way to the next due attempts, in one transaction and one commit:
+ * admit due first attempts outside queues (give them pg-boss jobs), fetch up to
+ * `batchSize` jobs, and claim them. Three commits on the way from a push to
+ * its request were one each (admission, fetch, claim); under load a batch
+ * saves the fetch's commit. If anything fails, all of it rolls back: the jobs
+ * are not left active (as a separate fetch would leave them, until their
+ * heartbeat expired), so no attempt is lost and none needs recovering.
+ * Not retried after a deadlock, unlike withTransaction: the dispatcher has
+ * counted the jobs already; it simply fetches again.
+ */
+export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions): TakenAttempts {
+  let announceJobs!: (jobs: Job<DispatchJobData>[]) => void;
+  let failBeforeFetch!: (error: unknown) => void;
+  const jobs = new Promise<Job<DispatchJobData>[]>((resolve, reject) => {
+    announceJobs = resolve;
+    failBeforeFetch = reject;
   });
+  const claims = (async () => {
+    const client = await pool.connect().catch((error: unknown) => {
+      failBeforeFetch(error);
+      throw error;
+    });
+    try {
+      await client.query("BEGIN");
+      await admitDueUnqueuedAttempts(client, boss, ADMITTED_PER_TAKE);
+      const fetched = await boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
+        batchSize: options.batchSize,
+        groupConcurrency: options.groupConcurrency,
+        db: bossDb(client),
+      });
+      announceJobs(fetched);
+      const results = await claimAttemptsOn(
+        client,
+        boss,
+        fetched.map((job) => ({ jobId: job.id, executionId: job.data.executionId })),
+      );
+      await client.query("COMMIT");
+      return results;
+    } catch (error) {
+      failBeforeFetch(error);
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  })();
+  // A failure is reported once, through `jobs` when it came before the fetch; `claims` is then not awaited.
+  claims.catch(() => undefined);
+  return { jobs, claims };
+}
+
+/** claimAttempts on `client`, inside the caller's transaction. */
+async function claimAttemptsOn(client: PoolClient, boss: PgBoss, jobs: AttemptJob[]): Promise<Map<string, ClaimResult>> {
+  if (jobs.length === 0) return new Map();
+  const results = new Map<string, ClaimResult>();
+  // Ordered locks: two workers claiming overlapping batches never wait on each other in a cycle.
+  const { rows } = await client.query<ClaimRow>({
+    // Named: prepared once per connection, these statements run for every batch.
+    name: "runlater-claim-read",
+    text: `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
+            CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
+            -- A cron slot's run was created ahead of its slot: SKIP_IF_RUNNING is decided now, at the slot.
+            CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
+              (SELECT max(p.run) FROM executions p
+               WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
+            END AS "busyRun"
+     FROM executions e
+     JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
+     JOIN organizations o ON o.id = e.organization_id
+     WHERE e.id = ANY($1::uuid[])
+     ORDER BY e.id
+     FOR UPDATE OF e`,
+    values: [jobs.map((job) => job.executionId)],
+  });
+  const rowOf = new Map(rows.map((row) => [row.id, row]));
+  const runnable = (row: ClaimRow | undefined): row is ClaimRow =>
+    row?.status === "PENDING" && row.task.status !== "CANCELLED" && row.busyRun === null;
+  const breakers = await findBreakers(
+    client,
+    rows.filter(runnable).map((row) => ({ organizationId: row.task.organizationId, url: row.task.url })),
+  );
+
+  const toRun: Array<{ job: AttemptJob; row: ClaimRow; tracked: boolean }> = [];
+  for (const job of jobs) {
+    const row = rowOf.get(job.executionId);
+    if (!runnable(row)) {
+      results.set(job.jobId, await settleUnrunnable(client, boss, job, row));
+      continue;
+    }
+    const breaker = breakers.get(breakerKey(row.task.organizationId, row.task.url));
+    if (breaker?.open) {
+      await deferWhileBreakerOpen(client, boss, { ...job, organizationId: row.task.organizationId }, breaker.open);
+      results.set(job.jobId, { kind: "deferred", until: breaker.open.openUntil });
+      continue;
+    }
+    toRun.push({ job, row, tracked: breaker?.tracked ?? false });
+  }
+  if (toRun.length === 0) return results;
+
+  // One statement for both rows of every attempt; two runs of one cron task in a batch (overlap ALLOW) update its
+  // row once: either attempt number will do.
+  await client.query({
+    name: "runlater-claim-write",
+    text: `WITH claimed AS (
+       UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt)
+     UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
+     FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
+     WHERE t.id = c.task_id`,
+    values: [toRun.map(({ job }) => job.executionId)],
+  });
+  const claimedAt = new Date();
+  for (const { job, row, tracked } of toRun) {
+    results.set(job.jobId, {
+      kind: "claimed",
+      attempt: {
+        executionId: job.executionId,
+        attempt: row.attempt,
+        // The row as the claim read it, with what the statement above changed.
+        task: { ...reviveTaskRow(row.task), status: "RUNNING", attempts: row.attempt, updatedAt: claimedAt },
+        signingSecrets: row.previous ? [row.current, row.previous] : [row.current],
+        breakerTracked: tracked,
+      },
+    });
+  }
+  return results;
 }
 
 /** Claims the attempt of one job (see claimAttempts). */

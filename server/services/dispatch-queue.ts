@@ -107,9 +107,11 @@ export async function insertDispatchJobs(
   client: Queryable,
   /** The job id is the execution id, unless the attempt already had a job (`jobId`: a deferral). */
   attempts: Array<{ executionId: string; organizationId: string; runAt: Date; jobId?: string }>,
+  /** The time jobs of attempts due in the past start at: by default the clock's now; in a transaction that fetches them, its now(). */
+  options: { now?: Date } = {},
 ): Promise<void> {
   if (attempts.length === 0) return;
-  const now = Date.now();
+  const now = (options.now ?? new Date()).getTime();
   await boss.insert(
     DISPATCH_QUEUE,
     attempts.map((attempt) => ({

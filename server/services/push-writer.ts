@@ -88,7 +88,7 @@ export class PushWriter {
         group.map((push) => push.spec),
         { announcer: this.announcer },
       );
-      group.forEach((push, index) => push.resolve(tasks[index] as TaskRow));
+      for (const [index, push] of group.entries()) push.resolve(tasks[index] as TaskRow);
     } catch (error) {
       if (group.length === 1) {
         (group[0] as WaitingPush).reject(error);

@@ -75,23 +75,7 @@ const MAX_BATCHES_PER_PASS = 10;
 async function admitUnqueuedAttempts(pool: Pool, boss: PgBoss): Promise<number> {
   let admitted = 0;
   for (let batch = 0; batch < MAX_BATCHES_PER_PASS; batch++) {
-    const count = await withTransaction(pool, async (client) => {
-      const { rows } = await client.query<{ id: string; organizationId: string; scheduledFor: Date }>(
-        `UPDATE executions SET admitted_at = now()
-         WHERE id IN (
-           SELECT id FROM executions
-           WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()
-           ORDER BY scheduled_for LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor"`,
-        [ADMISSION_BATCH],
-      );
-      await insertDispatchJobs(
-        boss,
-        client,
-        rows.map((row) => ({ executionId: row.id, organizationId: row.organizationId, runAt: row.scheduledFor })),
-      );
-      return rows.length;
-    });
+    const count = await withTransaction(pool, (client) => admitDueUnqueuedAttempts(client, boss, ADMISSION_BATCH));
     admitted += count;
     if (count < ADMISSION_BATCH) break;
   }
@@ -99,13 +83,44 @@ async function admitUnqueuedAttempts(pool: Pool, boss: PgBoss): Promise<number> 
 }
 
 /**
+ * Gives up to `limit` due attempts outside queues their pg-boss jobs, oldest
+ * due first, on `client` (inside the caller's transaction). Returns how many.
+ */
+export async function admitDueUnqueuedAttempts(client: Queryable, boss: PgBoss, limit: number): Promise<number> {
+  const { rows } = await client.query<{ id: string; organizationId: string; scheduledFor: Date; admittedAt: Date }>({
+    name: "runlater-admit-unqueued",
+    text: `UPDATE executions SET admitted_at = now()
+     WHERE id IN (
+       SELECT id FROM executions
+       WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()
+       ORDER BY scheduled_for LIMIT $1 FOR UPDATE SKIP LOCKED)
+     RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor", now() AS "admittedAt"`,
+    values: [limit],
+  });
+  // The jobs start at the transaction's now(), not the clock's (a moment later): a fetch in the same transaction
+  // compares start times with now() and would otherwise skip them.
+  await insertDispatchJobs(
+    boss,
+    client,
+    rows.map((row) => ({ executionId: row.id, organizationId: row.organizationId, runAt: row.scheduledFor })),
+    { now: rows[0]?.admittedAt },
+  );
+  return rows.length;
+}
+
+/**
  * One admission pass: due attempts outside queues, then every queue with
  * waiting attempts. Returns how many attempts were admitted, and when a
- * rate-limited queue may admit again.
+ * rate-limited queue may admit again. With `unqueued: false`, queues only:
+ * the dispatcher admits attempts outside queues in its take (attempts.ts).
  */
-export async function admitWaitingAttempts(pool: Pool, boss: PgBoss): Promise<{ admitted: number; retryAt: Date | null }> {
+export async function admitWaitingAttempts(
+  pool: Pool,
+  boss: PgBoss,
+  options: { unqueued: boolean } = { unqueued: true },
+): Promise<{ admitted: number; retryAt: Date | null }> {
   const waiting = await waitingAttempts(pool);
-  let admitted = waiting.unqueued ? await admitUnqueuedAttempts(pool, boss) : 0;
+  let admitted = options.unqueued && waiting.unqueued ? await admitUnqueuedAttempts(pool, boss) : 0;
   let retryAt: Date | null = null;
   for (const queue of waiting.queues) {
     const result = await withTransaction(pool, (client) => admitQueue(client, boss, queue.organizationId, queue.name));

@@ -1,0 +1,68 @@
+/**
+ * takeDueAttempts: admission, fetch and claim of due attempts in one
+ * transaction. Either all of it commits (the attempt RUNNING, its job active)
+ * or none of it does: a take that fails leaves the attempt unadmitted and no
+ * job behind, active or otherwise, so nothing waits for a heartbeat to expire.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { takeDueAttempts } from "../../server/services/attempts.js";
+import { DISPATCH_QUEUE } from "../../server/services/dispatch-queue.js";
+import { ALICE_KEY, rest, useTestInstance } from "../helpers/runlater.js";
+
+// The API alone: the test takes attempts itself, as a worker would.
+const runlater = useTestInstance({ role: "server" });
+const services = () => runlater.instance.runtime;
+const groupConcurrency = { default: 5, tiers: {} };
+
+afterAll(async () => {
+  await services().pool.query("DROP FUNCTION IF EXISTS refuse_claims() CASCADE");
+});
+
+async function attemptOf(taskId: string) {
+  const { rows } = await services().pool.query<{ id: string; status: string; admitted: boolean; jobState: string | null }>(
+    `SELECT e.id, e.status, e.admitted_at IS NOT NULL AS admitted,
+            (SELECT state::text FROM pgboss.job WHERE name = $2 AND id = e.id) AS "jobState"
+     FROM executions e WHERE e.task_id = $1`,
+    [taskId, DISPATCH_QUEUE],
+  );
+  return rows[0];
+}
+
+describe("takeDueAttempts", () => {
+  it("admits, fetches and claims a due attempt in one commit", async () => {
+    const pushed = await rest<{ id: string }>(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/take` });
+    expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "PENDING", admitted: false, jobState: null });
+
+    const { jobs, claims } = takeDueAttempts(services().pool, services().boss, { batchSize: 10, groupConcurrency });
+    const fetched = await jobs;
+    const claimed = await claims;
+
+    const attempt = await attemptOf(pushed.body.id);
+    expect(fetched.map((job) => job.data.executionId)).toEqual([attempt?.id]);
+    expect(claimed.get(fetched[0]?.id as string)).toMatchObject({ kind: "claimed", attempt: { executionId: attempt?.id, attempt: 1 } });
+    expect(attempt).toMatchObject({ status: "RUNNING", admitted: true, jobState: "active" });
+  });
+
+  it("rolls everything back when the claim fails: no job is left active, and the next take succeeds", async () => {
+    const pushed = await rest<{ id: string }>(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/refused` });
+    // A trigger that refuses to mark this task's attempts RUNNING makes the claim fail after the fetch.
+    await services().pool.query(`
+      CREATE FUNCTION refuse_claims() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'RUNNING' AND NEW.task_id = '${pushed.body.id}' THEN RAISE EXCEPTION 'claim refused by the test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_claims BEFORE UPDATE ON executions FOR EACH ROW EXECUTE FUNCTION refuse_claims();`);
+
+    const failed = takeDueAttempts(services().pool, services().boss, { batchSize: 10, groupConcurrency });
+    expect((await failed.jobs).map((job) => job.data.executionId)).toEqual([(await attemptOf(pushed.body.id))?.id]);
+    await expect(failed.claims).rejects.toThrow("claim refused by the test");
+    expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "PENDING", admitted: false, jobState: null });
+
+    await services().pool.query("DROP FUNCTION refuse_claims() CASCADE");
+    const retried = takeDueAttempts(services().pool, services().boss, { batchSize: 10, groupConcurrency });
+    expect(await retried.jobs).toHaveLength(1);
+    await retried.claims;
+    expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "RUNNING", admitted: true, jobState: "active" });
+  });
+});
