@@ -4,7 +4,7 @@
  * directory) and throw-away databases on it, and Runlater itself as separate
  * `server` and `worker` processes started exactly as a user starts them.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -213,9 +213,14 @@ process.on("exit", () => {
 /** BENCH_CPU_PROFILE_DIR: server and worker processes write a V8 CPU profile (`--cpu-prof`) there when they stop. */
 const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
 
+/** Compiles dist/ from the current source: the processes run what `npm start` runs. */
+export function buildRunlater(): void {
+  execFileSync(process.execPath, ["scripts/build-server.mjs"], { cwd: projectRoot, stdio: "inherit" });
+}
+
 export function spawnRunlater(role: Role, env: Record<string, string>, cleanup: Cleanup): RunlaterProcess {
   const profiling = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${role}`] : [];
-  const child = spawn(process.execPath, [...profiling, "--import", "tsx", "bin/runlater.ts", role], {
+  const child = spawn(process.execPath, [...profiling, "dist/bin/runlater.js", role], {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -10,7 +10,16 @@
  *   --only=1,3,7     run only these scenarios (9, memory, needs 1 and/or 3)
  */
 import { performance } from "node:perf_hooks";
-import { type BenchPostgres, Cleanup, createDatabase, RunlaterInstance, sleep, startPostgres, withTimeout } from "./harness.js";
+import {
+  type BenchPostgres,
+  buildRunlater,
+  Cleanup,
+  createDatabase,
+  RunlaterInstance,
+  sleep,
+  startPostgres,
+  withTimeout,
+} from "./harness.js";
 import { startSink } from "./http.js";
 import { REALTIME_FULL, REALTIME_QUICK, realtimeDelay } from "./realtime.js";
 import { describeMachine, type MachineInfo, type Row, renderMachine, renderTable, writeResults } from "./report.js";
@@ -102,6 +111,7 @@ async function main(): Promise<number> {
 
   try {
     log(`Runlater benchmark (${options.quick ? "quick" : "full"})`);
+    buildRunlater();
     const postgres = await startPostgres(cleanup, log);
     machine = await describeMachine(postgres.adminUrl, postgres.embedded);
     console.log(renderMachine(machine));

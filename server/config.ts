@@ -4,11 +4,11 @@
  * variable and the rule it broke. Nothing else reads `process.env`.
  */
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { projectPath } from "./project-root.js";
 
 /** Where `npm run build:client` writes the dashboard, whatever the working directory. */
-const BUILT_DASHBOARD_DIR = fileURLToPath(new URL("../client/dist", import.meta.url));
+const BUILT_DASHBOARD_DIR = projectPath("client", "dist");
 
 const booleanFlag = z
   .enum(["true", "false", "1", "0"], { message: "must be true or false" })

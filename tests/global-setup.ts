@@ -1,10 +1,12 @@
-// Runs once per `vitest` run, in the main process. Prepares a template
+// Runs once per `vitest` run, in the main process. Builds dist/ (what `npm start` runs: tests that start Runlater as
+// separate processes run the current code as users do, tests/helpers/processes.ts), and prepares a template
 // database holding everything a fresh Runlater database has (Prisma
 // migrations, pg-boss schema); each test file clones it (tests/helpers/database.ts),
 // which takes milliseconds where migrating takes seconds.
 //
 // The PostgreSQL server: TEST_DATABASE_URL, else DATABASE_URL (the role needs
 // CREATEDB), else an embedded PostgreSQL in a fresh temporary directory.
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,6 +27,7 @@ declare module "vitest" {
 }
 
 export default async function setupTestDatabaseServer(project: TestProject) {
+  execFileSync(process.execPath, ["scripts/build-server.mjs"], { cwd: join(import.meta.dirname, ".."), stdio: "inherit" });
   const server = await startTestDatabaseServer();
   const templateName = `runlater_template_${randomBytes(6).toString("hex")}`;
   const templateDatabaseUrl = withDatabase(server.adminUrl, templateName);

@@ -15,10 +15,10 @@
 import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { projectPath } from "../project-root.js";
 
-const migrationsDirectory = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
+const migrationsDirectory = projectPath("prisma", "migrations");
 
 // The key Prisma Migrate locks on PostgreSQL ("72707369 is a unique number we
 // chose to identify Migrate", prisma-engines).

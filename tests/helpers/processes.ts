@@ -1,4 +1,8 @@
-/** Runlater as separate OS processes (bin/runlater.ts), for crash and multi-process tests. */
+/**
+ * Runlater as separate OS processes, for crash and multi-process tests: the
+ * build `npm start` runs (dist/bin/runlater.js, built from the current source by
+ * tests/global-setup.ts).
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,8 +20,8 @@ export interface RunlaterProcess {
 }
 
 export function spawnRunlater(role: Role, databaseUrl: string, env: Record<string, string> = {}): RunlaterProcess {
-  // One process (tsx as a loader, not its wrapper CLI), so signals reach Runlater itself.
-  const child = spawn(process.execPath, ["--import", "tsx", "bin/runlater.ts", role], {
+  // Node itself, not npm, so signals reach Runlater directly.
+  const child = spawn(process.execPath, ["dist/bin/runlater.js", role], {
     cwd: projectRoot,
     env: { ...process.env, ...testEnvironment(databaseUrl, { LOG_LEVEL: "info", ...env }) },
     stdio: ["ignore", "pipe", "pipe"],
