@@ -12,7 +12,6 @@ import { PrismaClient } from "./generated/prisma/client.js";
 import type { Logger } from "./logger.js";
 import { ApiKeyCache } from "./services/api-key-cache.js";
 import { ensureDispatchQueue } from "./services/dispatch-queue.js";
-import { PushAnnouncer } from "./services/push-announcer.js";
 import { PushWriter } from "./services/push-writer.js";
 
 export type Role = "all" | "server" | "worker";
@@ -26,8 +25,6 @@ export interface Services {
   boss: PgBoss;
   /** API keys this process has authenticated recently (api-key-cache.ts). */
   apiKeys: ApiKeyCache;
-  /** Sends the notifications of API pushes after they commit, many pushes at once (push-announcer.ts). */
-  announcer: PushAnnouncer;
   /** Writes plain API pushes, those that arrive together in one statement (push-writer.ts). */
   pushWriter: PushWriter;
 }
@@ -83,12 +80,9 @@ export async function startRuntime(config: Config, logger: Logger, role: Role): 
     await ensureDispatchQueue(boss, { heartbeatSeconds: config.jobHeartbeatSeconds });
 
     const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
-    const announcer = new PushAnnouncer(pool, logger);
-    // Before the pool closes (closers run in reverse order).
-    closers.push(() => announcer.flush());
     // Half the pool writes pushes at most; the other half stays free for reads and everything else.
-    const pushWriter = new PushWriter(pool, announcer, Math.max(1, Math.floor(config.dbPoolSize / 2)));
-    return { config, logger, databaseUrl, pool, prisma, boss, apiKeys, announcer, pushWriter, close };
+    const pushWriter = new PushWriter(pool, Math.max(1, Math.floor(config.dbPoolSize / 2)));
+    return { config, logger, databaseUrl, pool, prisma, boss, apiKeys, pushWriter, close };
   } catch (error) {
     await close();
     throw error;

@@ -6,12 +6,14 @@
  *
  * Why: a single-row INSERT costs PostgreSQL a commit and the server a round
  * trip (two system calls) whatever its size, and under load those, not the
- * rows, bound the push rate. A quiet server writes each push at once, as
+ * rows, bound the push rate. Moreover each push statement notifies the
+ * workers in its own transaction, and PostgreSQL commits notifying
+ * transactions one at a time (tasks.ts): many pushes per statement keep that
+ * from capping the push rate. A quiet server writes each push at once, as
  * before; a push never waits for a batch to fill. Each push is answered only
  * once its own row is committed, so nothing changes for the caller.
  */
 import type { Pool } from "../db/pool.js";
-import type { PushAnnouncer } from "./push-announcer.js";
 import type { TaskSpec } from "./task-input.js";
 import { insertTasks, type TaskRow } from "./tasks.js";
 
@@ -32,7 +34,6 @@ export class PushWriter {
 
   constructor(
     private readonly pool: Pool,
-    private readonly announcer: PushAnnouncer,
     /** Statements in flight at once; the pool keeps its other connections for everything else. */
     private readonly maxStatements: number,
   ) {}
@@ -86,7 +87,6 @@ export class PushWriter {
         this.pool,
         organizationId,
         group.map((push) => push.spec),
-        { announcer: this.announcer },
       );
       for (const [index, push] of group.entries()) push.resolve(tasks[index] as TaskRow);
     } catch (error) {
@@ -98,10 +98,7 @@ export class PushWriter {
       // that cannot be written fails alone and the others succeed.
       await Promise.all(
         group.map((push) =>
-          insertTasks(this.pool, organizationId, [push.spec], { announcer: this.announcer }).then(
-            ([task]) => push.resolve(task as TaskRow),
-            push.reject,
-          ),
+          insertTasks(this.pool, organizationId, [push.spec]).then(([task]) => push.resolve(task as TaskRow), push.reject),
         ),
       );
     }

@@ -28,7 +28,7 @@ export async function pushTasks(
   const now = options.now ?? new Date();
   const specs = validatePushBatch(tasks, defaults ?? {}, now, deps.config);
   if (isPlainPush(specs)) {
-    const created = await insertTasks(deps.pool, organizationId, specs, { announcer: deps.announcer });
+    const created = await insertTasks(deps.pool, organizationId, specs);
     return created.map((task) => ({ task, created: true }));
   }
   return withTransaction(deps.pool, (client) => createTasks(deps.boss, client, organizationId, specs, now));

@@ -14,7 +14,6 @@ import { DomainError, notFound } from "../errors.js";
 import type { Task } from "../generated/prisma/client.js";
 import { insertCronTask, triggerCronTask, withdrawPreparedRun } from "./cron-tasks.js";
 import { bossDb, DISPATCH_CHANNEL, DISPATCH_QUEUE, notifyDue } from "./dispatch-queue.js";
-import type { PushAnnouncer } from "./push-announcer.js";
 import { planPushes } from "./push-policies.js";
 import type { PushWriter } from "./push-writer.js";
 import { requestAdmission } from "./queues.js";
@@ -37,8 +36,6 @@ export interface TaskDependencies {
   pool: Pool;
   boss: PgBoss;
   config: { allowPrivateTargets: boolean };
-  /** Announces plain pushes after they commit; without it, each push notifies in its own statement. */
-  announcer?: PushAnnouncer;
   /** Writes plain pushes, many at once under load; without it, each push is its own statement. */
   pushWriter?: PushWriter;
 }
@@ -63,7 +60,7 @@ export async function pushTask(
   if (!idempotencyKey && isPlainPush([spec])) {
     const task = deps.pushWriter
       ? await deps.pushWriter.write(organizationId, spec)
-      : (await insertTasks(deps.pool, organizationId, [spec], { announcer: deps.announcer }))[0];
+      : (await insertTasks(deps.pool, organizationId, [spec]))[0];
     return { task: task as TaskRow, created: true };
   }
 
@@ -278,19 +275,19 @@ const columnNames = INSERTED_TASK_COLUMNS.map((column) => column.name).join(", "
  * Attempts of a named queue carry its name and the task's priority, which
  * admission reads from one index in order.
  *
- * `announced`: the statement sends no notification (neither the wake-up nor
- * the live-event triggers', which read the setting) and a PushAnnouncer sends
- * them after commit. For a statement outside any transaction only: the
- * setting lasts until its transaction ends.
+ * Every push notifies in its own transaction: a wake-up or live event is
+ * never lost to a crash between a commit and a later announcement. PostgreSQL
+ * holds its notification lock from a NOTIFY until the commit is flushed, so
+ * notifying statements commit one at a time; under load, group commit
+ * (push-writer.ts) makes each of them carry many pushes.
  *
- * $1 is the organisation, $2 the task ids, $3 the first executions' ids; unless announced, $4 the dispatch channel and
- * $5 the earliest due time (epoch ms) it announces; then one array per column. It answers only the statement's time
+ * $1 is the organisation, $2 the task ids, $3 the first executions' ids, $4 the dispatch channel and $5 the earliest
+ * due time (epoch ms) it announces; then one array per column. It answers only the statement's time
  * (created_at, rounded as the column rounds it): the rest is known. The queue part is left out when no task names a
  * queue, as an INSERT of no rows still runs the queues' statement trigger.
  */
-function insertTasksSql(options: { withQueues: boolean; announced: boolean }): string {
-  const first = options.announced ? 4 : 6;
-  const parameters = INSERTED_TASK_COLUMNS.map((column, index) => `$${index + first}::${column.type}[]`).join(", ");
+function insertTasksSql(options: { withQueues: boolean }): string {
+  const parameters = INSERTED_TASK_COLUMNS.map((column, index) => `$${index + 6}::${column.type}[]`).join(", ");
   return `WITH input AS (
     SELECT * FROM unnest($2::uuid[], $3::uuid[], ${parameters}) AS input(id, execution_id, ${columnNames})
   ), task AS (
@@ -307,47 +304,34 @@ function insertTasksSql(options: { withQueues: boolean; announced: boolean }): s
   )`
       : ""
   }
-  SELECT now()::timestamptz(3) AS "createdAt", ${
-    options.announced ? "set_config('runlater.announced_after_commit', 'on', true)" : "pg_notify($4, $5)"
-  }`;
+  SELECT now()::timestamptz(3) AS "createdAt", pg_notify($4, $5)`;
 }
-const INSERT_TASKS_SQL = new Map(
-  [false, true].flatMap((withQueues) =>
-    [false, true].map((announced) => [`${withQueues}/${announced}`, insertTasksSql({ withQueues, announced })] as const),
-  ),
-);
+const INSERT_TASKS_SQL = { withQueues: insertTasksSql({ withQueues: true }), withoutQueues: insertTasksSql({ withQueues: false }) };
 
 /**
  * Writes tasks and hands their first attempts to the dispatcher in one
  * statement: the cost of a push barely grows with the number of tasks, and a
  * push outside a transaction is one round trip. Returns the tasks in the
  * order given. Atomic on its own; inside a transaction when `db` is a client
- * in one. With `announcer` (only for `db` outside a transaction), the
- * notifications are sent after commit, shared with other pushes.
+ * in one.
  */
-export async function insertTasks(
-  db: Queryable,
-  organizationId: string,
-  tasks: TaskToInsert[],
-  options: { announcer?: PushAnnouncer } = {},
-): Promise<TaskRow[]> {
+export async function insertTasks(db: Queryable, organizationId: string, tasks: TaskToInsert[]): Promise<TaskRow[]> {
   if (tasks.length === 0) return [];
-  const { announcer } = options;
   const ids = orderedUuidv7s(tasks.length * 2);
   const taskIds = ids.slice(0, tasks.length);
   const executionIds = ids.slice(tasks.length);
   const earliest = Math.min(...tasks.map((task) => task.runAt.getTime()));
   const withQueues = tasks.some((task) => task.queue !== null);
-  const { rows } = await db.query<{ createdAt: Date }>(INSERT_TASKS_SQL.get(`${withQueues}/${Boolean(announcer)}`) as string, [
+  const { rows } = await db.query<{ createdAt: Date }>(withQueues ? INSERT_TASKS_SQL.withQueues : INSERT_TASKS_SQL.withoutQueues, [
     organizationId,
     taskIds,
     executionIds,
-    ...(announcer ? [] : [DISPATCH_CHANNEL, String(earliest)]),
+    DISPATCH_CHANNEL,
+    String(earliest),
     ...INSERTED_TASK_COLUMNS.map((column) =>
       tasks.map((task) => (column.type === "jsonb" ? JSON.stringify(column.value(task)) : column.value(task))),
     ),
   ]);
-  announcer?.announce(organizationId, taskIds, executionIds, earliest);
   const createdAt = (rows[0] as { createdAt: Date }).createdAt;
   return tasks.map((task, index) => {
     const row: Record<string, unknown> = { id: taskIds[index], organizationId, ...NEW_TASK_DEFAULTS, createdAt, updatedAt: createdAt };

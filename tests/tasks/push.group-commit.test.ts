@@ -8,14 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPool, type Pool } from "../../server/db/pool.js";
 import { createLogger } from "../../server/logger.js";
 import { createOrganization } from "../../server/services/organizations.js";
-import { PushAnnouncer } from "../../server/services/push-announcer.js";
 import { PushWriter } from "../../server/services/push-writer.js";
 import { validatePush } from "../../server/services/tasks.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
 let database: TestDatabase;
 let pool: Pool;
-let announcer: PushAnnouncer;
 let acme: string;
 let globex: string;
 
@@ -23,13 +21,11 @@ beforeAll(async () => {
   database = await createTestDatabase();
   const logger = createLogger({ level: "silent" });
   pool = createPool(database.url, { max: 4, logger, name: "test-push-writer" });
-  announcer = new PushAnnouncer(pool, logger);
   acme = (await createOrganization(pool, { name: "Acme", slug: "acme" })).id;
   globex = (await createOrganization(pool, { name: "Globex", slug: "globex" })).id;
 });
 
 afterAll(async () => {
-  await announcer.flush();
   await pool.end();
   await database.drop();
 });
@@ -48,7 +44,7 @@ async function statementsOf(taskIds: string[]) {
 
 describe("PushWriter", () => {
   it("writes the pushes that arrive while a statement is in flight in one statement, each with its first attempt", async () => {
-    const writer = new PushWriter(pool, announcer, 1);
+    const writer = new PushWriter(pool, 1);
     const urls = Array.from({ length: 20 }, (_, index) => `https://example.com/hook/${index}`);
     const tasks = await Promise.all(urls.map((url) => writer.write(acme, spec({ url }))));
 
@@ -64,7 +60,7 @@ describe("PushWriter", () => {
   });
 
   it("never writes two organisations' pushes in one statement", async () => {
-    const writer = new PushWriter(pool, announcer, 1);
+    const writer = new PushWriter(pool, 1);
     const pushes = Array.from({ length: 12 }, (_, index) => ({
       organizationId: index % 2 === 0 ? acme : globex,
       url: `https://example.com/mixed/${index}`,
@@ -85,7 +81,7 @@ describe("PushWriter", () => {
   });
 
   it("fails only the push PostgreSQL refuses; the others of its statement are written", async () => {
-    const writer = new PushWriter(pool, announcer, 1);
+    const writer = new PushWriter(pool, 1);
     const first = writer.write(acme, spec({ url: "https://example.com/first" }));
     // A NUL character cannot be stored in a text column: PostgreSQL refuses the statement holding it (the API's
     // validation refuses such a body; here it is slipped past it).
