@@ -157,7 +157,8 @@ async function main(): Promise<number> {
           async () => {
             const points: BacklogPoint[] = [];
             for (const pending of sizes.backlogSizes) points.push(await backlogPoint(context, pending, startSink));
-            details.backlogScaling = points;
+            details.backlogScaling = points.map(({ plans: _plans, ...point }) => point);
+            details.backlogExplain = Object.fromEntries(points.map((point) => [point.pending, point.plans]));
             return backlogRows(points);
           },
           60 * 60_000,

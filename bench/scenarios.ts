@@ -9,6 +9,7 @@ import type { CeilingMode } from "./ceiling-server.js";
 import { type Cleanup, type RunlaterInstance, sleep, waitUntil, withClient } from "./harness.js";
 import { type ApiClient, deliveryCheck, type Sink } from "./http.js";
 import { type CeilingOutcome, describeCpu, measureHttpCeilings } from "./http-ceilings.js";
+import { describePlan, explainHotQueries, type PlanSummary, USES_INDEX_RULE, usesIndex } from "./query-plans.js";
 import { type Row, ratio, summarize } from "./report.js";
 import {
   BATCH_SIZE,
@@ -677,6 +678,8 @@ export async function cronLateness(context: ScenarioContext, sink: Sink): Promis
 
 export interface BacklogPoint {
   pending: number;
+  /** The hot statements' plans with this backlog in, by statement. */
+  plans: Record<string, PlanSummary>;
   pushPerSecond: number;
   executionsPerSecond: number | null;
   check: { expected: number; lost: number; duplicates: number };
@@ -701,6 +704,8 @@ export async function backlogPoint(context: ScenarioContext, pending: number, ma
     });
     log(`   seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
+  const plans = await explainHotQueries(databaseUrl);
+  for (const [name, plan] of Object.entries(plans)) log(`   explain ${describePlan(name, plan)}`);
   const sink = await makeSink();
   try {
     const body = JSON.stringify({ url: `${sink.url}/s7-push`, delay: "1h" });
@@ -730,6 +735,7 @@ export async function backlogPoint(context: ScenarioContext, pending: number, ma
     );
     return {
       pending,
+      plans,
       pushPerSecond: push.requestsPerSecond,
       executionsPerSecond: measured.executionsPerSecond,
       check: measured.check,
@@ -764,9 +770,42 @@ export function backlogRows(points: BacklogPoint[]): Row[] {
       });
     }
   }
+  rows.push(...planRows(scenario, base, largest, label));
   const lost = points.reduce((sum, point) => sum + point.check.lost, 0);
   const duplicates = points.reduce((sum, point) => sum + point.check.duplicates, 0);
   const expected = points.reduce((sum, point) => sum + point.check.expected, 0);
   rows.push(correctnessRow(scenario, { expected, lost, duplicates }));
+  return rows;
+}
+
+/** Each hot statement's time at the largest backlog next to the smallest, and whether all of them used an index. */
+function planRows(scenario: string, base: BacklogPoint, largest: BacklogPoint, label: (pending: number) => string): Row[] {
+  const at = label(largest.pending);
+  const totalMs = (plan: PlanSummary | undefined) => (plan ? plan.planningMs + plan.executionMs : null);
+  const entries = Object.entries(largest.plans);
+  const rows: Row[] = entries.map(([name, plan]) => {
+    const before = largest === base ? undefined : base.plans[name];
+    return {
+      scenario,
+      figure: `EXPLAIN ${name} at ${at}`,
+      value: totalMs(plan),
+      unit: "ms",
+      ...(before
+        ? { baseline: totalMs(before), baselineLabel: `at ${label(base.pending)}`, ratio: ratio(totalMs(plan), totalMs(before)) }
+        : {}),
+      note:
+        `${plan.topNode}; ${plan.buffers.toLocaleString("en-US")} buffers` +
+        (before ? ` (${before.buffers.toLocaleString("en-US")} at ${label(base.pending)})` : "") +
+        `; indexes ${plan.indexes.join(", ") || "none"}`,
+    };
+  });
+  const withoutIndex = entries.filter(([, plan]) => !usesIndex(plan)).map(([name]) => name);
+  rows.push({
+    scenario,
+    figure: `hot statements on an index at ${at}`,
+    value: entries.length - withoutIndex.length,
+    unit: `of ${entries.length}`,
+    note: `${withoutIndex.length ? `not: ${withoutIndex.join(", ")}` : "all"} (${USES_INDEX_RULE})`,
+  });
   return rows;
 }
