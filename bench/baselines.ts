@@ -12,8 +12,11 @@ import { query, sleep, waitUntil, withClient } from "./harness.js";
 
 const BENCH_TABLE = "bench_tasks";
 
+/** The baseline's single-row INSERT: id, organisation and URL as $1, $2, $3, due in an hour. */
+export const SINGLE_ROW_INSERT = `INSERT INTO ${BENCH_TABLE} (id, organization_id, url, run_at) VALUES ($1, $2, $3, now() + interval '1 hour')`;
+
 /** A table with the columns and indexes of `tasks` (no foreign keys), emptied. */
-async function prepareBenchTable(databaseUrl: string): Promise<void> {
+export async function prepareBenchTable(databaseUrl: string): Promise<void> {
   await withClient(databaseUrl, async (client) => {
     await client.query(`CREATE TABLE IF NOT EXISTS ${BENCH_TABLE} (LIKE tasks INCLUDING ALL)`);
     await client.query(`TRUNCATE ${BENCH_TABLE}`);
@@ -39,14 +42,17 @@ export async function rawInsertCommits(
   await prepareBenchTable(databaseUrl);
   const clients = await connectAll(databaseUrl, options.connections);
   try {
-    const text = `INSERT INTO ${BENCH_TABLE} (id, organization_id, url, run_at) VALUES ($1, $2, $3, now() + interval '1 hour')`;
     let commits = 0;
     const started = performance.now();
     const deadline = started + options.durationMs;
     await Promise.all(
       clients.map(async (client) => {
         while (performance.now() < deadline) {
-          await client.query({ name: "bench-insert", text, values: [uuidv7(), options.organizationId, options.targetUrl] });
+          await client.query({
+            name: "bench-insert",
+            text: SINGLE_ROW_INSERT,
+            values: [uuidv7(), options.organizationId, options.targetUrl],
+          });
           commits += 1;
         }
       }),

@@ -1,15 +1,17 @@
 /**
  * The benchmark's plumbing: bounded waits, a cleanup stack that always runs,
  * the database server (DATABASE_URL or an embedded PostgreSQL in a temporary
- * directory) and throw-away databases on it, and Runlater itself as separate
- * `server` and `worker` processes started exactly as a user starts them.
+ * directory) and throw-away databases on it, Runlater itself as separate
+ * `server` and `worker` processes started exactly as a user starts them (and
+ * any other child process, stopped by the same cleanup), and the CPU they use.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { startEmbeddedPostgres } from "../server/db/embedded-postgres.js";
@@ -187,8 +189,8 @@ export async function findFreePort(): Promise<number> {
 
 export type Role = "server" | "worker";
 
-export interface RunlaterProcess {
-  role: Role;
+/** A child process of the benchmark, stopped by the cleanup (and killed if the benchmark dies). */
+export interface ChildProcessHandle {
   pid: number;
   /** The last 64 KiB of its stdout and stderr. */
   output(): string;
@@ -200,6 +202,12 @@ export interface RunlaterProcess {
   rssMiB(): Promise<number | null>;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** CPU time (user + system) it has used so far, in seconds, or null when it cannot be read. */
+  cpuSeconds(): Promise<number | null>;
+}
+
+export interface RunlaterProcess extends ChildProcessHandle {
+  role: Role;
 }
 
 const OUTPUT_KEPT = 64 * 1024;
@@ -225,7 +233,12 @@ export function spawnRunlater(role: Role, env: Record<string, string>, cleanup: 
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  if (child.pid === undefined) throw new Error(`could not start the Runlater ${role} process`);
+  return { role, ...superviseChild(child, `the Runlater ${role}`, cleanup) };
+}
+
+/** Keeps the end of a started child's output, and registers its stop with the cleanup. */
+export function superviseChild(child: ChildProcess, label: string, cleanup: Cleanup): ChildProcessHandle {
+  if (child.pid === undefined) throw new Error(`could not start ${label}`);
   const pid = child.pid;
   liveChildren.add(child);
   let output = "";
@@ -249,15 +262,80 @@ export function spawnRunlater(role: Role, env: Record<string, string>, cleanup: 
     await exited;
     clearTimeout(timer);
   };
-  const remove = cleanup.add(`stop the Runlater ${role} (pid ${pid})`, () => stop());
+  const remove = cleanup.add(`stop ${label} (pid ${pid})`, () => stop());
   return {
-    role,
     pid,
     output: () => output,
     exitStatus: () => status,
     peakRssMiB: () => readStatusMiB(pid, "VmHWM"),
     rssMiB: () => readStatusMiB(pid, "VmRSS"),
     stop: (graceMs) => cleanup.runStep(remove, () => stop(graceMs)),
+    cpuSeconds: () => readCpuSeconds(pid),
+  };
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of /proc/<pid>/stat (fields 14 and 15, counted after the parenthesised command name). */
+async function readCpuSeconds(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state): utime is field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU used during a measurement, in cores (1 = one core busy all along). */
+export interface CpuShares {
+  /** Each watched child process, by name (null when it cannot be read). */
+  processes: Record<string, number | null>;
+  /** This process: the load generator (autocannon runs in it). */
+  loadGenerator: number;
+  /** The whole machine, PostgreSQL included, out of `cores`. */
+  machine: number;
+  cores: number;
+}
+
+/** Runs `work` and measures the CPU used meanwhile by `processes`, by this process and by the machine. */
+export async function measureCpu<T>(
+  processes: Record<string, ChildProcessHandle | null | undefined>,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpu: CpuShares }> {
+  const entries = Object.entries(processes);
+  const readChildren = () => Promise.all(entries.map(([, child]) => child?.cpuSeconds() ?? null));
+  const machineTimes = () => {
+    const times = cpus().map((cpu) => cpu.times);
+    const total = times.reduce((sum, time) => sum + time.user + time.nice + time.sys + time.idle + time.irq, 0);
+    return { total, idle: times.reduce((sum, time) => sum + time.idle, 0), cores: times.length };
+  };
+  const childrenBefore = await readChildren();
+  const ownBefore = process.cpuUsage();
+  const machineBefore = machineTimes();
+  const started = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const machineAfter = machineTimes();
+  const own = process.cpuUsage(ownBefore);
+  const childrenAfter = await readChildren();
+  const busyShare = 1 - (machineAfter.idle - machineBefore.idle) / Math.max(1, machineAfter.total - machineBefore.total);
+  return {
+    result,
+    cpu: {
+      processes: Object.fromEntries(
+        entries.map(([name], index) => {
+          const before = childrenBefore[index];
+          const after = childrenAfter[index];
+          return [name, before == null || after == null ? null : (after - before) / seconds];
+        }),
+      ),
+      loadGenerator: (own.user + own.system) / 1e6 / seconds,
+      machine: busyShare * machineAfter.cores,
+      cores: machineAfter.cores,
+    },
   };
 }
 

@@ -12,6 +12,13 @@ export interface ApiAnswer {
   body: unknown;
 }
 
+/** An answer as it came over the wire: its headers and body bytes, unparsed. */
+export interface RawApiAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  bytes: Buffer;
+}
+
 const REQUEST_TIMEOUT_MS = 120_000;
 
 export class ApiClient {
@@ -22,9 +29,21 @@ export class ApiClient {
     private readonly apiKey: string,
   ) {}
 
-  request(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  async request(method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+    const { status, bytes } = await this.requestRaw(method, path, body);
+    const text = bytes.toString("utf8");
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status, body: parsed };
+  }
+
+  requestRaw(method: string, path: string, body?: unknown): Promise<RawApiAnswer> {
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-    return new Promise<ApiAnswer>((resolve, reject) => {
+    return new Promise<RawApiAnswer>((resolve, reject) => {
       const request = http.request(
         `${this.baseUrl}${path}`,
         {
@@ -40,16 +59,7 @@ export class ApiClient {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("error", reject);
-          response.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let parsed: unknown = text;
-            try {
-              parsed = text ? JSON.parse(text) : null;
-            } catch {
-              // not JSON: keep the text
-            }
-            resolve({ status: response.statusCode ?? 0, body: parsed });
-          });
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, bytes: Buffer.concat(chunks) }));
         },
       );
       request.on("timeout", () => request.destroy(new Error(`${method} ${path} timed out`)));

@@ -119,7 +119,7 @@ async function main(): Promise<number> {
     // Group A: pushes (1, 2) on a database of their own.
     if (wanted(1) || wanted(2)) {
       const instance = await startInstance(postgres, cleanup, "push", true);
-      const context: ScenarioContext = { instance, sizes, log, details };
+      const context: ScenarioContext = { instance, cleanup, sizes, log, details };
       const sink = await startSink();
       try {
         if (wanted(1)) {
@@ -138,7 +138,7 @@ async function main(): Promise<number> {
     // Group B: dispatch (3, 4, 5, 6) on a fresh database, the worker started once the backlog is in.
     if (wanted(3) || wanted(4) || wanted(5) || wanted(6)) {
       const instance = await startInstance(postgres, cleanup, "dispatch", false);
-      const context: ScenarioContext = { instance, sizes, log, details };
+      const context: ScenarioContext = { instance, cleanup, sizes, log, details };
       try {
         if (wanted(3)) {
           await withSink((sink) => run("3 dispatch throughput", () => dispatchThroughput(context, sink), 45 * 60_000));
@@ -160,14 +160,15 @@ async function main(): Promise<number> {
     // Group C: backlog scaling (7) on a fresh database, topped up from the smallest backlog to the largest.
     if (wanted(7)) {
       const instance = await startInstance(postgres, cleanup, "backlog", true);
-      const context: ScenarioContext = { instance, sizes, log, details };
+      const context: ScenarioContext = { instance, cleanup, sizes, log, details };
       try {
         await run(
           "7 backlog scaling",
           async () => {
             const points: BacklogPoint[] = [];
             for (const pending of sizes.backlogSizes) points.push(await backlogPoint(context, pending, startSink));
-            details.backlogScaling = points;
+            details.backlogScaling = points.map(({ plans: _plans, ...point }) => point);
+            details.backlogExplain = Object.fromEntries(points.map((point) => [point.pending, point.plans]));
             return backlogRows(points);
           },
           60 * 60_000,
@@ -181,7 +182,7 @@ async function main(): Promise<number> {
     // Group D: realtime (8) on a fresh database: graphql-ws subscribers on the server, tasks on the worker.
     if (wanted(8)) {
       const instance = await startInstance(postgres, cleanup, "realtime", true);
-      const context: ScenarioContext = { instance, sizes, log, details };
+      const context: ScenarioContext = { instance, cleanup, sizes, log, details };
       try {
         const realtimeSizes = options.quick ? REALTIME_QUICK : REALTIME_FULL;
         await withSink((sink) => run("8 realtime", () => realtimeDelay(context, sink, realtimeSizes), 10 * 60_000));

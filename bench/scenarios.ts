@@ -5,8 +5,11 @@
  */
 import { performance } from "node:perf_hooks";
 import { openLoop, pgBossDispatch, pgBossLatency, rawInsertCommits, rawMultiRowInserts } from "./baselines.js";
-import { type RunlaterInstance, sleep, waitUntil, withClient } from "./harness.js";
+import type { CeilingMode } from "./ceiling-server.js";
+import { type Cleanup, type RunlaterInstance, sleep, waitUntil, withClient } from "./harness.js";
 import { type ApiClient, deliveryCheck, type Sink } from "./http.js";
+import { type CeilingOutcome, describeCpu, measureHttpCeilings } from "./http-ceilings.js";
+import { describePlan, explainHotQueries, type PlanSummary, USES_INDEX_RULE, usesIndex } from "./query-plans.js";
 import { type Row, ratio, summarize } from "./report.js";
 import {
   BATCH_SIZE,
@@ -14,6 +17,8 @@ import {
   batchIds,
   cannonPush,
   countTasks,
+  type LoadSettings,
+  measurePushLoad,
   missingTasks,
   organizationId,
   probeBatchRoute,
@@ -69,6 +74,8 @@ export const QUICK: Sizes = {
 
 export interface ScenarioContext {
   instance: RunlaterInstance;
+  /** For processes a scenario starts of its own. */
+  cleanup: Cleanup;
   sizes: Sizes;
   log: (message: string) => void;
   /** Raw figures, kept in the JSON. */
@@ -109,15 +116,20 @@ export async function pushThroughput(context: ScenarioContext, sink: Sink): Prom
   const scenario = "1 push throughput";
   const { instance, sizes, log } = context;
   const databaseUrl = instance.database.url;
-  const body = JSON.stringify({ url: `${sink.url}/s1`, delay: "1h" });
-  log("1. push throughput: warm-up");
-  await cannonPush(instance.baseUrl, body, { connections: 16, seconds: 1 });
-
-  log(`   ${PUSH_CONNECTIONS} connections for ${sizes.pushSeconds} s`);
-  const peak = await cannonPush(instance.baseUrl, body, { connections: PUSH_CONNECTIONS, seconds: sizes.pushSeconds });
+  const load: LoadSettings = {
+    body: JSON.stringify({ url: `${sink.url}/s1`, delay: "1h" }),
+    connections: PUSH_CONNECTIONS,
+    seconds: sizes.pushSeconds,
+  };
+  log(`1. push throughput: warm-up, then ${PUSH_CONNECTIONS} connections for ${sizes.pushSeconds} s`);
+  const { result: peak, cpu: peakCpu } = await measurePushLoad(
+    instance.baseUrl,
+    { "Runlater server": instance.server, worker: instance.worker },
+    load,
+  );
   const halfRate = Math.max(1, Math.floor(peak.requestsPerSecond / 2));
   log(`   ${Math.round(peak.requestsPerSecond)} req/s; again at half that rate (${halfRate} req/s)`);
-  const half = await cannonPush(instance.baseUrl, body, {
+  const half = await cannonPush(instance.baseUrl, load.body, {
     connections: PUSH_CONNECTIONS,
     seconds: sizes.pushSeconds,
     overallRate: halfRate,
@@ -127,14 +139,31 @@ export async function pushThroughput(context: ScenarioContext, sink: Sink): Prom
   const lost = await missingTasks(databaseUrl, [...peak.ids, ...half.ids]);
 
   log(`   baseline: single-row INSERT commits from ${BASELINE_INSERT_CONNECTIONS} connections for ${sizes.pushSeconds} s`);
+  const organization = await organizationId(databaseUrl);
   const baseline = await rawInsertCommits(databaseUrl, {
     connections: BASELINE_INSERT_CONNECTIONS,
     durationMs: sizes.pushSeconds * 1000,
-    organizationId: await organizationId(databaseUrl),
+    organizationId: organization,
     targetUrl: `${sink.url}/s1`,
   });
+  log(`   ${Math.round(baseline.commitsPerSecond)} commits/s; ceilings: the same load on a minimal node:http server, bare, then + INSERT`);
+  const { answer, ceilings } = await measureHttpCeilings(instance.api, {
+    databaseUrl,
+    organizationId: organization,
+    load,
+    cleanup: context.cleanup,
+    log,
+  });
   const withoutIds = ({ ids: _ids, ...rest }: typeof peak) => rest;
-  context.details.pushThroughput = { peak: withoutIds(peak), half: withoutIds(half), halfRate, lost, baseline };
+  context.details.pushThroughput = {
+    peak: withoutIds(peak),
+    peakCpu,
+    half: withoutIds(half),
+    halfRate,
+    lost,
+    baseline,
+    ceilings: { replayedAnswer: answer, measured: ceilings },
+  };
   const pushRatio = ratio(peak.requestsPerSecond, baseline.commitsPerSecond);
   const failures = peak.non2xx + peak.errors + half.non2xx + half.errors;
   return [
@@ -148,7 +177,9 @@ export async function pushThroughput(context: ScenarioContext, sink: Sink): Prom
       ratio: pushRatio,
       target: "ratio ≥ 0.5",
       pass: pushRatio === null ? null : pushRatio >= 0.5,
+      note: describeCpu(peakCpu),
     },
+    ...ceilings.map((ceiling) => ceilingRow(scenario, ceiling, peak.requestsPerSecond)),
     { scenario, figure: "p50 at peak", value: peak.p50, unit: "ms" },
     { scenario, figure: "p99 at peak", value: peak.p99, unit: "ms" },
     {
@@ -170,6 +201,28 @@ export async function pushThroughput(context: ScenarioContext, sink: Sink): Prom
       note: `${answered} answered 201, ${lost} of them without a task row, ${failures} errors or non-2xx`,
     },
   ];
+}
+
+const CEILING_FIGURES: Record<CeilingMode, string> = {
+  bare: "ceiling: bare node:http 201 answers",
+  insert: "ceiling: node:http + JSON.parse + 1 INSERT (pool of 10)",
+};
+
+/** A ceiling's req/s; its ratio column is Runlater's req/s over it: how close Runlater came. */
+function ceilingRow(scenario: string, ceiling: CeilingOutcome, runlaterPerSecond: number): Row {
+  const figure = CEILING_FIGURES[ceiling.mode];
+  if ("error" in ceiling) return unavailable(scenario, figure, `not measured: ${ceiling.error}`);
+  const refused = ceiling.non2xx + ceiling.errors;
+  return {
+    scenario,
+    figure,
+    value: ceiling.requestsPerSecond,
+    unit: "/s",
+    ratio: ratio(runlaterPerSecond, ceiling.requestsPerSecond),
+    note:
+      `ratio = Runlater's ${Math.round(runlaterPerSecond)} req/s ÷ this; ${describeCpu(ceiling.cpu)}` +
+      (refused > 0 ? `; ${refused} non-2xx or errors` : ""),
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -625,6 +678,8 @@ export async function cronLateness(context: ScenarioContext, sink: Sink): Promis
 
 export interface BacklogPoint {
   pending: number;
+  /** The hot statements' plans with this backlog in, by statement. */
+  plans: Record<string, PlanSummary>;
   pushPerSecond: number;
   executionsPerSecond: number | null;
   check: { expected: number; lost: number; duplicates: number };
@@ -649,6 +704,8 @@ export async function backlogPoint(context: ScenarioContext, pending: number, ma
     });
     log(`   seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
+  const plans = await explainHotQueries(databaseUrl);
+  for (const [name, plan] of Object.entries(plans)) log(`   explain ${describePlan(name, plan)}`);
   const sink = await makeSink();
   try {
     const body = JSON.stringify({ url: `${sink.url}/s7-push`, delay: "1h" });
@@ -676,7 +733,13 @@ export async function backlogPoint(context: ScenarioContext, pending: number, ma
     log(
       `   dispatch: ${measured.executionsPerSecond === null ? "did not finish" : `${Math.round(measured.executionsPerSecond)} executions/s`}`,
     );
-    return { pending, pushPerSecond: push.requestsPerSecond, executionsPerSecond: measured.executionsPerSecond, check: measured.check };
+    return {
+      pending,
+      plans,
+      pushPerSecond: push.requestsPerSecond,
+      executionsPerSecond: measured.executionsPerSecond,
+      check: measured.check,
+    };
   } finally {
     await sink.close();
   }
@@ -707,9 +770,42 @@ export function backlogRows(points: BacklogPoint[]): Row[] {
       });
     }
   }
+  rows.push(...planRows(scenario, base, largest, label));
   const lost = points.reduce((sum, point) => sum + point.check.lost, 0);
   const duplicates = points.reduce((sum, point) => sum + point.check.duplicates, 0);
   const expected = points.reduce((sum, point) => sum + point.check.expected, 0);
   rows.push(correctnessRow(scenario, { expected, lost, duplicates }));
+  return rows;
+}
+
+/** Each hot statement's time at the largest backlog next to the smallest, and whether all of them used an index. */
+function planRows(scenario: string, base: BacklogPoint, largest: BacklogPoint, label: (pending: number) => string): Row[] {
+  const at = label(largest.pending);
+  const totalMs = (plan: PlanSummary | undefined) => (plan ? plan.planningMs + plan.executionMs : null);
+  const entries = Object.entries(largest.plans);
+  const rows: Row[] = entries.map(([name, plan]) => {
+    const before = largest === base ? undefined : base.plans[name];
+    return {
+      scenario,
+      figure: `EXPLAIN ${name} at ${at}`,
+      value: totalMs(plan),
+      unit: "ms",
+      ...(before
+        ? { baseline: totalMs(before), baselineLabel: `at ${label(base.pending)}`, ratio: ratio(totalMs(plan), totalMs(before)) }
+        : {}),
+      note:
+        `${plan.topNode}; ${plan.buffers.toLocaleString("en-US")} buffers` +
+        (before ? ` (${before.buffers.toLocaleString("en-US")} at ${label(base.pending)})` : "") +
+        `; indexes ${plan.indexes.join(", ") || "none"}`,
+    };
+  });
+  const withoutIndex = entries.filter(([, plan]) => !usesIndex(plan)).map(([name]) => name);
+  rows.push({
+    scenario,
+    figure: `hot statements on an index at ${at}`,
+    value: entries.length - withoutIndex.length,
+    unit: `of ${entries.length}`,
+    note: `${withoutIndex.length ? `not: ${withoutIndex.join(", ")}` : "all"} (${USES_INDEX_RULE})`,
+  });
   return rows;
 }

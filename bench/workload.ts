@@ -8,7 +8,7 @@ import autocannon from "autocannon";
 import { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { DISPATCH_QUEUE } from "../server/services/dispatch-queue.js";
-import { BENCH_API_KEY, query, withClient } from "./harness.js";
+import { BENCH_API_KEY, type ChildProcessHandle, type CpuShares, measureCpu, query, withClient } from "./harness.js";
 import type { ApiClient } from "./http.js";
 
 export const BATCH_SIZE = 1000;
@@ -144,6 +144,22 @@ export async function cannonPush(
     durationSeconds,
     ids,
   };
+}
+
+export interface LoadSettings {
+  body: string;
+  connections: number;
+  seconds: number;
+}
+
+/** Scenario 1's push load: a 1 s warm-up, then the measured run, with the CPU used meanwhile (by `processes` among others). */
+export async function measurePushLoad(
+  baseUrl: string,
+  processes: Record<string, ChildProcessHandle | null | undefined>,
+  load: LoadSettings,
+): Promise<{ result: CannonResult; cpu: CpuShares }> {
+  await cannonPush(baseUrl, load.body, { connections: 16, seconds: 1 });
+  return measureCpu(processes, () => cannonPush(baseUrl, load.body, { connections: load.connections, seconds: load.seconds }));
 }
 
 export async function organizationId(databaseUrl: string): Promise<string> {

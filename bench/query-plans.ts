@@ -1,0 +1,221 @@
+/**
+ * Scenario 7's evidence: EXPLAIN (ANALYZE, BUFFERS) of the statements the
+ * dispatch path runs on every wake-up or batch, at each backlog size, to show
+ * whether they stay on indexes as the backlog grows. The statements are copies
+ * of Runlater's (each names where it lives: keep them in step); pg-boss's fetch
+ * is built by pg-boss itself. Every statement runs in a transaction that is
+ * rolled back, so locks and writes leave nothing behind.
+ */
+import type pg from "pg";
+import { DEFAULT_SCHEMA, fetchNextJob } from "pg-boss/dist/plans.js";
+import { DISPATCH_QUEUE } from "../server/services/dispatch-queue.js";
+import { TASK_COLUMNS } from "../server/services/tasks.js";
+import { DEFAULT_ORGANIZATION_CONCURRENCY } from "../worker/dispatcher.js";
+import { withClient } from "./harness.js";
+
+/** What one statement's plan says, in short (the JSON keeps all of it). */
+export interface PlanSummary {
+  planningMs: number;
+  executionMs: number;
+  /** The root plan node: "ModifyTable", "LockRows", "Limit"… */
+  topNode: string;
+  /** Every index the plan reads, in plan order. */
+  indexes: string[];
+  /** Sequential scans, with the rows each read (returned and filtered out, over all loops). */
+  seqScans: Array<{ relation: string; rowsRead: number }>;
+  /** Shared buffers hit or read by the statement. */
+  buffers: number;
+  /** Rows the statement returned (or wrote). */
+  rows: number;
+  /** EXPLAIN's own output, for a closer look. */
+  explained: unknown;
+}
+
+/** Small tables (organisations, queues) are rightly scanned whole; the backlog's must not be. */
+const SEQ_SCAN_ROWS_TOLERATED = 1000;
+
+export const USES_INDEX_RULE = `reads an index, no sequential scan of more than ${SEQ_SCAN_ROWS_TOLERATED.toLocaleString("en-US")} rows`;
+
+export function usesIndex(plan: PlanSummary): boolean {
+  return plan.indexes.length > 0 && plan.seqScans.every((scan) => scan.rowsRead <= SEQ_SCAN_ROWS_TOLERATED);
+}
+
+/** As worker/dispatcher.ts asks: a batch is at most MAX_FETCH_BATCH attempts. */
+const FETCH_BATCH = 100;
+/** queues.ts ADMISSION_BATCH. */
+const ADMISSION_BATCH = 1000;
+
+interface HotQuery {
+  text: string;
+  values: unknown[];
+}
+
+/** The hot statements, with parameters taken from what the database holds now. */
+async function hotQueries(client: pg.Client): Promise<Record<string, HotQuery>> {
+  // A claim locks the attempts a fetch just handed out: pending, admitted, the earliest due.
+  const { rows: claimable } = await client.query<{ id: string }>(
+    `SELECT id FROM executions WHERE status = 'PENDING' AND admitted_at IS NOT NULL ORDER BY scheduled_for, id LIMIT ${FETCH_BATCH}`,
+  );
+  const claimIds = claimable.map((row) => row.id);
+  // The dispatcher's fetch options: organisations with a non-default concurrency limit get a tier (organizationTiers).
+  const { rows: limits } = await client.query<{ id: string; limit: number }>(
+    `SELECT id, concurrency_limit AS "limit" FROM organizations WHERE concurrency_limit <> $1`,
+    [DEFAULT_ORGANIZATION_CONCURRENCY],
+  );
+  const { rows: queue } = await client.query<{ table: string; policy: string }>(
+    `SELECT table_name AS "table", policy FROM ${DEFAULT_SCHEMA}.queue WHERE name = $1`,
+    [DISPATCH_QUEUE],
+  );
+  if (!queue[0]) throw new Error(`pg-boss has no queue ${DISPATCH_QUEUE}`);
+  const fetch = fetchNextJob({
+    schema: DEFAULT_SCHEMA,
+    table: queue[0].table,
+    name: DISPATCH_QUEUE,
+    policy: queue[0].policy,
+    limit: FETCH_BATCH,
+    groupConcurrency: {
+      default: DEFAULT_ORGANIZATION_CONCURRENCY,
+      tiers: Object.fromEntries(limits.map((organization) => [organization.id, organization.limit])),
+    },
+  });
+
+  return {
+    // server/services/attempts.ts, claimAttempts: "runlater-claim-read".
+    claimRead: {
+      text: `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
+              CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
+              CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
+                (SELECT max(p.run) FROM executions p
+                 WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
+              END AS "busyRun"
+       FROM executions e
+       JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
+       JOIN organizations o ON o.id = e.organization_id
+       WHERE e.id = ANY($1::uuid[])
+       ORDER BY e.id
+       FOR UPDATE OF e`,
+      values: [claimIds],
+    },
+    // server/services/attempts.ts, claimAttempts: "runlater-claim-write".
+    claimWrite: {
+      text: `WITH claimed AS (
+         UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt)
+       UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
+       FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
+       WHERE t.id = c.task_id`,
+      values: [claimIds],
+    },
+    // server/services/queues.ts, waitingAttempts: what an admission pass has to do (every wake-up).
+    admissionDue: {
+      text: `SELECT
+       EXISTS (SELECT 1 FROM executions
+               WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()) AS unqueued,
+       COALESCE((SELECT json_agg(json_build_object('organizationId', q.organization_id, 'name', q.name)) FROM queues q
+                 WHERE NOT q.paused AND EXISTS (
+                   SELECT 1 FROM executions e
+                   WHERE e.organization_id = q.organization_id AND e.queue = q.name AND e.status = 'PENDING'
+                     AND e.admitted_at IS NULL AND e.scheduled_for <= now())), '[]') AS queues`,
+      values: [],
+    },
+    // server/services/queues.ts, admitDueUnqueuedAttempts (in every take): due attempts outside queues get their jobs.
+    admissionAdmit: {
+      text: `UPDATE executions SET admitted_at = now()
+         WHERE id IN (
+           SELECT id FROM executions
+           WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()
+           ORDER BY scheduled_for LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor"`,
+      values: [ADMISSION_BATCH],
+    },
+    // worker/dispatch-wakeups.ts, armForNextDue: after a fetch that found less than it asked for.
+    nextDue: {
+      text: `SELECT scheduled_for AS due FROM executions
+       WHERE status = 'PENDING' AND (admitted_at IS NOT NULL OR scheduled_for > now())
+       ORDER BY scheduled_for LIMIT 1`,
+      values: [],
+    },
+    // pg-boss's fetch as worker/dispatcher.ts calls it (boss.fetch with batchSize and groupConcurrency).
+    pgBossFetch: { text: fetch.text, values: fetch.values },
+  };
+}
+
+interface PlanNode {
+  "Node Type": string;
+  "Index Name"?: string;
+  "Relation Name"?: string;
+  "Actual Rows"?: number;
+  "Actual Loops"?: number;
+  "Rows Removed by Filter"?: number;
+  "Shared Hit Blocks"?: number;
+  "Shared Read Blocks"?: number;
+  Plans?: PlanNode[];
+}
+
+interface ExplainOutput {
+  Plan: PlanNode;
+  "Planning Time": number;
+  "Execution Time": number;
+}
+
+function summarizePlan(output: ExplainOutput): PlanSummary {
+  const indexes: string[] = [];
+  const seqScans: PlanSummary["seqScans"] = [];
+  const walk = (node: PlanNode) => {
+    if (node["Index Name"] && !indexes.includes(node["Index Name"])) indexes.push(node["Index Name"]);
+    if (node["Node Type"] === "Seq Scan") {
+      const perLoop = (node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0);
+      seqScans.push({ relation: node["Relation Name"] ?? "?", rowsRead: perLoop * (node["Actual Loops"] ?? 1) });
+    }
+    for (const child of node.Plans ?? []) walk(child);
+  };
+  walk(output.Plan);
+  return {
+    planningMs: output["Planning Time"],
+    executionMs: output["Execution Time"],
+    topNode: output.Plan["Node Type"],
+    indexes,
+    seqScans,
+    buffers: (output.Plan["Shared Hit Blocks"] ?? 0) + (output.Plan["Shared Read Blocks"] ?? 0),
+    rows: output.Plan["Actual Rows"] ?? 0,
+    explained: output,
+  };
+}
+
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of each hot statement, each in a transaction rolled
+ * back. Each runs twice and the second is kept: in Runlater they run warm, over
+ * and over, on long-lived connections.
+ */
+export async function explainHotQueries(databaseUrl: string): Promise<Record<string, PlanSummary>> {
+  return withClient(databaseUrl, async (client) => {
+    const plans: Record<string, PlanSummary> = {};
+    for (const [name, query] of Object.entries(await hotQueries(client))) {
+      let output: ExplainOutput | undefined;
+      for (let run = 0; run < 2; run++) {
+        await client.query("BEGIN");
+        try {
+          const { rows } = await client.query<{ "QUERY PLAN": ExplainOutput[] }>(
+            `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${query.text}`,
+            query.values,
+          );
+          output = rows[0]?.["QUERY PLAN"][0];
+        } finally {
+          await client.query("ROLLBACK");
+        }
+      }
+      if (!output) throw new Error(`EXPLAIN ${name} returned no plan`);
+      plans[name] = summarizePlan(output);
+    }
+    return plans;
+  });
+}
+
+/** "claimRead: 0.52 ms (plan 0.21 + run 0.31), LockRows, 812 buffers, indexes executions_pkey, tasks_pkey". */
+export function describePlan(name: string, plan: PlanSummary): string {
+  const seqScans = plan.seqScans.map((scan) => `${scan.relation} (${scan.rowsRead.toLocaleString("en-US")} rows)`);
+  return (
+    `${name}: ${(plan.planningMs + plan.executionMs).toFixed(2)} ms (plan ${plan.planningMs.toFixed(2)} + run ${plan.executionMs.toFixed(2)}), ` +
+    `${plan.topNode}, ${plan.buffers.toLocaleString("en-US")} buffers, ` +
+    `indexes ${plan.indexes.join(", ") || "none"}${seqScans.length ? `; seq scans ${seqScans.join(", ")}` : ""}`
+  );
+}
