@@ -15,13 +15,13 @@ const ROLES: readonly Role[] = ["all", "server", "worker"];
 /**
  * V8 lets the old generation grow to up to 4x what survived the last full
  * collection when a process allocates fast (as a busy API does with short-lived
- * request objects): under a push load the server's RSS doubled to ~350 MiB for
- * garbage. At most 2x keeps it near ~220 MiB at the same throughput (measured,
- * bench scenario 1). Read by V8 at each collection, so it applies when set here;
- * a --heap-growing-percent given to node (NODE_OPTIONS) wins.
+ * request objects): under a push load the server's RSS reached ~420 MiB, mostly
+ * garbage. At most 1.5x: ~270 MiB at the same throughput (2x: ~310 MiB;
+ * measured with `npm run bench -- --only=1`). Read by V8 at each collection,
+ * so it applies when set here; --heap-growing-percent given to node wins.
  */
-const HEAP_GROWING_PERCENT = 100;
-if (![...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((option) => option.includes("heap-growing-percent"))) {
+const HEAP_GROWING_PERCENT = 50;
+if (!process.execArgv.some((option) => option.includes("heap-growing-percent"))) {
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
 
