@@ -99,10 +99,11 @@ export class DispatchWakeups {
 
   /** After a fetch found less than it asked for: arm the timer for the next attempt due. */
   async armForNextDue(): Promise<void> {
-    // Attempts waiting in a full queue are not counted: the slot's release wakes the workers.
+    // Attempts waiting in a full queue are not counted: the slot's release wakes the workers. Due attempts outside
+    // queues are, admitted or not: a take admits only as many as it fetches.
     const { rows } = await this.pool.query<{ due: Date }>(
       `SELECT scheduled_for AS due FROM executions
-       WHERE status = 'PENDING' AND (admitted_at IS NOT NULL OR scheduled_for > now())
+       WHERE status = 'PENDING' AND (admitted_at IS NOT NULL OR queue IS NULL OR scheduled_for > now())
        ORDER BY scheduled_for LIMIT 1`,
     );
     const due = rows[0]?.due.getTime();

@@ -88,12 +88,11 @@ export async function claimAttempts(pool: Pool, boss: PgBoss, jobs: AttemptJob[]
   return withTransaction(pool, (client) => claimAttemptsOn(client, boss, jobs));
 }
 
-/** Attempts outside queues admitted by one take (see takeDueAttempts); more wait for the next. */
-const ADMITTED_PER_TAKE = 1000;
-
 export interface TakeOptions {
   /** Most jobs to fetch. */
   batchSize: number;
+  /** Most due attempts outside queues to admit first (see takeDueAttempts). */
+  admitLimit: number;
   /** pg-boss's per-group limits: an organisation's attempts in flight across all workers. */
   groupConcurrency: { default: number; tiers: Record<string, number> };
 }
@@ -107,8 +106,8 @@ export interface TakenAttempts {
 
 /**
  * A worker's way to the next due attempts, in one transaction and one commit:
- * admit due first attempts outside queues (give them pg-boss jobs), fetch up to
- * `batchSize` jobs, and claim them. Three commits on the way from a push to
+ * admit up to `admitLimit` due first attempts outside queues (give them pg-boss
+ * jobs), fetch up to `batchSize` jobs, and claim them. Three commits on the way from a push to
  * its request were one each (admission, fetch, claim); under load a batch
  * saves the fetch's commit. If anything fails, all of it rolls back: the jobs
  * are not left active (as a separate fetch would leave them, until their
@@ -130,7 +129,7 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
     });
     try {
       await client.query("BEGIN");
-      await admitDueUnqueuedAttempts(client, boss, ADMITTED_PER_TAKE);
+      await admitDueUnqueuedAttempts(client, boss, options.admitLimit);
       const fetched = await boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
         batchSize: options.batchSize,
         groupConcurrency: options.groupConcurrency,
