@@ -5,10 +5,11 @@
  * finishes (a slow endpoint never holds back the others), together with the
  * attempts that finish at the same time (attempt-settler.ts). Round trips to
  * PostgreSQL, not CPU, bound throughput, hence the batches: a taken batch
- * costs one transaction, and a settled batch one more, whatever their size. The stages overlap:
- * the next batches are fetched and claimed while requests run, and a finished
- * request gives its HTTP place to the next attempt while it waits for its
- * settle batch, so a slow round trip to the database never leaves places idle.
+ * costs one transaction, and a settled batch one more, whatever their size.
+ * The stages overlap: the next batches are fetched and claimed while requests
+ * run, and a finished request gives its HTTP place to the next attempt while it
+ * waits for its settle batch, so a slow round trip to the database never leaves
+ * places idle.
  * See server/services/attempts.ts for the state machine of an attempt.
  */
 import { setMaxListeners } from "node:events";
@@ -17,8 +18,7 @@ import type { Job, PgBoss } from "pg-boss";
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
 import { type ClaimedAttempt, type ClaimResult, takeDueAttempts } from "../server/services/attempts.js";
-import type { DispatchJobData } from "../server/services/dispatch-queue.js";
-import { DISPATCH_QUEUE } from "../server/services/dispatch-queue.js";
+import { DISPATCH_QUEUE, type DispatchJobData } from "../server/services/dispatch-queue.js";
 import { admitWaitingAttempts } from "../server/services/queues.js";
 import type { AttemptVerdict } from "../server/services/retry-policy.js";
 import { signatureHeader } from "../server/services/signature.js";

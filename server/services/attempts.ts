@@ -73,21 +73,6 @@ interface ClaimRow {
   busyRun: number | null;
 }
 
-/**
- * Claims the attempts of a fetched batch of jobs in one transaction: marks
- * those that can run RUNNING (and their tasks with them) and returns what
- * their HTTP requests need, keyed by job id. The others are settled on the
- * way: an attempt whose previous worker was lost is recorded as failed (and
- * maybe retried), a cancelled or finished one just completes its job, a cron
- * slot skipped by its overlap policy is MISSED, and an attempt to a host whose
- * circuit breaker is open is deferred. A batch costs the same few statements
- * as one attempt; only those unusual cases add statements of their own.
- */
-export async function claimAttempts(pool: Pool, boss: PgBoss, jobs: AttemptJob[]): Promise<Map<string, ClaimResult>> {
-  if (jobs.length === 0) return new Map();
-  return withTransaction(pool, (client) => claimAttemptsOn(client, boss, jobs));
-}
-
 export interface TakeOptions {
   /** Most jobs to fetch. */
   batchSize: number;
@@ -107,9 +92,9 @@ export interface TakenAttempts {
 /**
  * A worker's way to the next due attempts, in one transaction and one commit:
  * admit up to `admitLimit` due first attempts outside queues (give them pg-boss
- * jobs), fetch up to `batchSize` jobs, and claim them. Three commits on the way from a push to
- * its request were one each (admission, fetch, claim); under load a batch
- * saves the fetch's commit. If anything fails, all of it rolls back: the jobs
+ * jobs), fetch up to `batchSize` jobs, and claim them. On the way from a push
+ * to its request, admission, fetch and claim each had a commit of their own;
+ * under load a batch saves the fetch's commit. If anything fails, all of it rolls back: the jobs
  * are not left active (as a separate fetch would leave them, until their
  * heartbeat expired), so no attempt is lost and none needs recovering.
  * Not retried after a deadlock, unlike withTransaction: the dispatcher has
@@ -136,7 +121,7 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
         db: bossDb(client),
       });
       announceJobs(fetched);
-      const results = await claimAttemptsOn(
+      const results = await claimAttempts(
         client,
         boss,
         fetched.map((job) => ({ jobId: job.id, executionId: job.data.executionId })),
@@ -156,8 +141,18 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
   return { jobs, claims };
 }
 
-/** claimAttempts on `client`, inside the caller's transaction. */
-async function claimAttemptsOn(client: PoolClient, boss: PgBoss, jobs: AttemptJob[]): Promise<Map<string, ClaimResult>> {
+/**
+ * Claims the attempts of a fetched batch of jobs, on `client` inside the
+ * caller's transaction (takeDueAttempts): marks those that can run RUNNING
+ * (and their tasks with them) and returns what
+ * their HTTP requests need, keyed by job id. The others are settled on the
+ * way: an attempt whose previous worker was lost is recorded as failed (and
+ * maybe retried), a cancelled or finished one just completes its job, a cron
+ * slot skipped by its overlap policy is MISSED, and an attempt to a host whose
+ * circuit breaker is open is deferred. A batch costs the same few statements
+ * as one attempt; only those unusual cases add statements of their own.
+ */
+async function claimAttempts(client: PoolClient, boss: PgBoss, jobs: AttemptJob[]): Promise<Map<string, ClaimResult>> {
   if (jobs.length === 0) return new Map();
   const results = new Map<string, ClaimResult>();
   // Ordered locks: two workers claiming overlapping batches never wait on each other in a cycle.
@@ -230,12 +225,6 @@ async function claimAttemptsOn(client: PoolClient, boss: PgBoss, jobs: AttemptJo
     });
   }
   return results;
-}
-
-/** Claims the attempt of one job (see claimAttempts). */
-export async function claimAttempt(pool: Pool, boss: PgBoss, jobId: string, executionId: string): Promise<ClaimResult> {
-  const results = await claimAttempts(pool, boss, [{ jobId, executionId }]);
-  return results.get(jobId) as ClaimResult;
 }
 
 /** An attempt that will not run now: lost by its worker, cancelled, finished, unknown, or skipped by its overlap policy. */
