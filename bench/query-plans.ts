@@ -1,15 +1,17 @@
 /**
  * Scenario 7's evidence: EXPLAIN (ANALYZE, BUFFERS) of the statements the
  * dispatch path runs on every wake-up or batch, at each backlog size, to show
- * whether they stay on indexes as the backlog grows. The statements are copies
- * of Runlater's (each names where it lives: keep them in step); pg-boss's fetch
- * is built by pg-boss itself. Every statement runs in a transaction that is
+ * whether they stay on indexes as the backlog grows. The statements are
+ * Runlater's own, imported from the modules that run them; pg-boss's fetch is
+ * built by pg-boss itself. Every statement runs in a transaction that is
  * rolled back, so locks and writes leave nothing behind.
  */
 import type pg from "pg";
 import { DEFAULT_SCHEMA, fetchNextJob } from "pg-boss/dist/plans.js";
+import { CLAIM_READ_SQL, CLAIM_WRITE_SQL } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE } from "../server/services/dispatch-queue.js";
-import { TASK_COLUMNS } from "../server/services/tasks.js";
+import { ADMIT_UNQUEUED_SQL, WAITING_ATTEMPTS_SQL } from "../server/services/queues.js";
+import { NEXT_DUE_SQL } from "../worker/dispatch-wakeups.js";
 import { DEFAULT_ORGANIZATION_CONCURRENCY } from "../worker/dispatcher.js";
 import { withClient } from "./harness.js";
 
@@ -42,8 +44,6 @@ export function usesIndex(plan: PlanSummary): boolean {
 
 /** As worker/dispatcher.ts asks: a batch is at most MAX_FETCH_BATCH attempts. */
 const FETCH_BATCH = 100;
-/** queues.ts ADMISSION_BATCH. */
-const ADMISSION_BATCH = 1000;
 
 interface HotQuery {
   text: string;
@@ -80,60 +80,15 @@ async function hotQueries(client: pg.Client): Promise<Record<string, HotQuery>> 
   });
 
   return {
-    // server/services/attempts.ts, claimAttempts: "runlater-claim-read".
-    claimRead: {
-      text: `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
-              CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
-              CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
-                (SELECT max(p.run) FROM executions p
-                 WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
-              END AS "busyRun"
-       FROM executions e
-       JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
-       JOIN organizations o ON o.id = e.organization_id
-       WHERE e.id = ANY($1::uuid[])
-       ORDER BY e.id
-       FOR UPDATE OF e`,
-      values: [claimIds],
-    },
-    // server/services/attempts.ts, claimAttempts: "runlater-claim-write".
-    claimWrite: {
-      text: `WITH claimed AS (
-         UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt)
-       UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
-       FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
-       WHERE t.id = c.task_id`,
-      values: [claimIds],
-    },
-    // server/services/queues.ts, waitingAttempts: what an admission pass has to do (every wake-up).
-    admissionDue: {
-      text: `SELECT
-       EXISTS (SELECT 1 FROM executions
-               WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()) AS unqueued,
-       COALESCE((SELECT json_agg(json_build_object('organizationId', q.organization_id, 'name', q.name)) FROM queues q
-                 WHERE NOT q.paused AND EXISTS (
-                   SELECT 1 FROM executions e
-                   WHERE e.organization_id = q.organization_id AND e.queue = q.name AND e.status = 'PENDING'
-                     AND e.admitted_at IS NULL AND e.scheduled_for <= now())), '[]') AS queues`,
-      values: [],
-    },
-    // server/services/queues.ts, admitDueUnqueuedAttempts (in every take): due attempts outside queues get their jobs.
-    admissionAdmit: {
-      text: `UPDATE executions SET admitted_at = now()
-         WHERE id IN (
-           SELECT id FROM executions
-           WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()
-           ORDER BY scheduled_for LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor"`,
-      values: [ADMISSION_BATCH],
-    },
-    // worker/dispatch-wakeups.ts, armForNextDue: after a fetch that found less than it asked for.
-    nextDue: {
-      text: `SELECT scheduled_for AS due FROM executions
-       WHERE status = 'PENDING' AND (admitted_at IS NOT NULL OR scheduled_for > now())
-       ORDER BY scheduled_for LIMIT 1`,
-      values: [],
-    },
+    // The statements themselves, imported from where they run, so the plans follow the code.
+    claimRead: { text: CLAIM_READ_SQL, values: [claimIds] },
+    claimWrite: { text: CLAIM_WRITE_SQL, values: [claimIds] },
+    // Every wake-up of a worker asks what an admission pass has to do.
+    admissionDue: { text: WAITING_ATTEMPTS_SQL, values: [] },
+    // Every take admits up to its batch of due attempts outside queues.
+    admissionAdmit: { text: ADMIT_UNQUEUED_SQL, values: [FETCH_BATCH] },
+    // After a take that found less than it asked for.
+    nextDue: { text: NEXT_DUE_SQL, values: [] },
     // pg-boss's fetch as worker/dispatcher.ts calls it (boss.fetch with batchSize and groupConcurrency).
     pgBossFetch: { text: fetch.text, values: fetch.values },
   };

@@ -26,6 +26,15 @@ const TIMER_MARGIN_MS = 1;
 /** The longest delay setTimeout honours. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
+/**
+ * The next attempt due. Attempts waiting in a full queue are not counted: the slot's release wakes the workers. Due
+ * attempts outside queues are, admitted or not: a take admits only as many as it fetches. Exported for
+ * bench/query-plans.ts.
+ */
+export const NEXT_DUE_SQL = `SELECT scheduled_for AS due FROM executions
+       WHERE status = 'PENDING' AND (admitted_at IS NOT NULL OR queue IS NULL OR scheduled_for > now())
+       ORDER BY scheduled_for LIMIT 1`;
+
 export class DispatchWakeups {
   private listener: pg.Client | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -99,13 +108,7 @@ export class DispatchWakeups {
 
   /** After a fetch found less than it asked for: arm the timer for the next attempt due. */
   async armForNextDue(): Promise<void> {
-    // Attempts waiting in a full queue are not counted: the slot's release wakes the workers. Due attempts outside
-    // queues are, admitted or not: a take admits only as many as it fetches.
-    const { rows } = await this.pool.query<{ due: Date }>(
-      `SELECT scheduled_for AS due FROM executions
-       WHERE status = 'PENDING' AND (admitted_at IS NOT NULL OR queue IS NULL OR scheduled_for > now())
-       ORDER BY scheduled_for LIMIT 1`,
-    );
+    const { rows } = await this.pool.query<{ due: Date }>(NEXT_DUE_SQL);
     const due = rows[0]?.due.getTime();
     if (due === undefined) return;
     const now = Date.now();

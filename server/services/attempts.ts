@@ -141,11 +141,33 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
   return { jobs, claims };
 }
 
+/** The claim's read: locks the batch's attempts, in order, with their tasks and signing secrets. Exported for bench/query-plans.ts. */
+export const CLAIM_READ_SQL = `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
+            CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
+            -- A cron slot's run was created ahead of its slot: SKIP_IF_RUNNING is decided now, at the slot.
+            CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
+              (SELECT max(p.run) FROM executions p
+               WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
+            END AS "busyRun"
+     FROM executions e
+     JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
+     JOIN organizations o ON o.id = e.organization_id
+     WHERE e.id = ANY($1::uuid[])
+     ORDER BY e.id
+     FOR UPDATE OF e`;
+
+/** The claim's write: an attempt and its task RUNNING, in one statement. Exported for bench/query-plans.ts. */
+export const CLAIM_WRITE_SQL = `WITH claimed AS (
+       UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt)
+     UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
+     FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
+     WHERE t.id = c.task_id`;
+
 /**
  * Claims the attempts of a fetched batch of jobs, on `client` inside the
  * caller's transaction (takeDueAttempts): marks those that can run RUNNING
- * (and their tasks with them) and returns what
- * their HTTP requests need, keyed by job id. The others are settled on the
+ * (and their tasks with them) and returns what their HTTP requests need,
+ * keyed by job id. The others are settled on the
  * way: an attempt whose previous worker was lost is recorded as failed (and
  * maybe retried), a cancelled or finished one just completes its job, a cron
  * slot skipped by its overlap policy is MISSED, and an attempt to a host whose
@@ -159,19 +181,7 @@ async function claimAttempts(client: PoolClient, boss: PgBoss, jobs: AttemptJob[
   const { rows } = await client.query<ClaimRow>({
     // Named: prepared once per connection, these statements run for every batch.
     name: "runlater-claim-read",
-    text: `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
-            CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
-            -- A cron slot's run was created ahead of its slot: SKIP_IF_RUNNING is decided now, at the slot.
-            CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
-              (SELECT max(p.run) FROM executions p
-               WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
-            END AS "busyRun"
-     FROM executions e
-     JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
-     JOIN organizations o ON o.id = e.organization_id
-     WHERE e.id = ANY($1::uuid[])
-     ORDER BY e.id
-     FOR UPDATE OF e`,
+    text: CLAIM_READ_SQL,
     values: [jobs.map((job) => job.executionId)],
   });
   const rowOf = new Map(rows.map((row) => [row.id, row]));
@@ -203,11 +213,7 @@ async function claimAttempts(client: PoolClient, boss: PgBoss, jobs: AttemptJob[
   // row once: either attempt number will do.
   await client.query({
     name: "runlater-claim-write",
-    text: `WITH claimed AS (
-       UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt)
-     UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
-     FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
-     WHERE t.id = c.task_id`,
+    text: CLAIM_WRITE_SQL,
     values: [toRun.map(({ job }) => job.executionId)],
   });
   const claimedAt = new Date();

@@ -45,22 +45,23 @@ export const queueLimits = {
   ratePeriodSeconds: { min: 1, max: 86_400 },
 } as const;
 
-/**
- * What an admission pass has to do, in one round trip: whether attempts
- * outside queues are due unadmitted, and which queues have due attempts
- * waiting. Workers ask this on every wake, so an idle pass costs one query.
- */
-async function waitingAttempts(db: Queryable): Promise<{ unqueued: boolean; queues: Array<{ organizationId: string; name: string }> }> {
-  const { rows } = await db.query<{ unqueued: boolean; queues: Array<{ organizationId: string; name: string }> }>(
-    `SELECT
+/** What an admission pass has to do: due attempts outside queues at all, and which queues have due attempts. */
+export const WAITING_ATTEMPTS_SQL = `SELECT
        EXISTS (SELECT 1 FROM executions
                WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()) AS unqueued,
        COALESCE((SELECT json_agg(json_build_object('organizationId', q.organization_id, 'name', q.name)) FROM queues q
                  WHERE NOT q.paused AND EXISTS (
                    SELECT 1 FROM executions e
                    WHERE e.organization_id = q.organization_id AND e.queue = q.name AND e.status = 'PENDING'
-                     AND e.admitted_at IS NULL AND e.scheduled_for <= now())), '[]') AS queues`,
-  );
+                     AND e.admitted_at IS NULL AND e.scheduled_for <= now())), '[]') AS queues`;
+
+/**
+ * What an admission pass has to do, in one round trip: whether attempts
+ * outside queues are due unadmitted, and which queues have due attempts
+ * waiting. Workers ask this on every wake, so an idle pass costs one query.
+ */
+async function waitingAttempts(db: Queryable): Promise<{ unqueued: boolean; queues: Array<{ organizationId: string; name: string }> }> {
+  const { rows } = await db.query<{ unqueued: boolean; queues: Array<{ organizationId: string; name: string }> }>(WAITING_ATTEMPTS_SQL);
   return rows[0] as { unqueued: boolean; queues: Array<{ organizationId: string; name: string }> };
 }
 
@@ -82,6 +83,14 @@ async function admitUnqueuedAttempts(pool: Pool, boss: PgBoss): Promise<number> 
   return admitted;
 }
 
+/** Marks up to $1 due attempts outside queues admitted, oldest due first. Exported for bench/query-plans.ts. */
+export const ADMIT_UNQUEUED_SQL = `UPDATE executions SET admitted_at = now()
+     WHERE id IN (
+       SELECT id FROM executions
+       WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()
+       ORDER BY scheduled_for LIMIT $1 FOR UPDATE SKIP LOCKED)
+     RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor", now() AS "admittedAt"`;
+
 /**
  * Gives up to `limit` due attempts outside queues their pg-boss jobs, oldest
  * due first, on `client` (inside the caller's transaction). Returns how many.
@@ -89,12 +98,7 @@ async function admitUnqueuedAttempts(pool: Pool, boss: PgBoss): Promise<number> 
 export async function admitDueUnqueuedAttempts(client: Queryable, boss: PgBoss, limit: number): Promise<number> {
   const { rows } = await client.query<{ id: string; organizationId: string; scheduledFor: Date; admittedAt: Date }>({
     name: "runlater-admit-unqueued",
-    text: `UPDATE executions SET admitted_at = now()
-     WHERE id IN (
-       SELECT id FROM executions
-       WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()
-       ORDER BY scheduled_for LIMIT $1 FOR UPDATE SKIP LOCKED)
-     RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor", now() AS "admittedAt"`,
+    text: ADMIT_UNQUEUED_SQL,
     values: [limit],
   });
   // The jobs start at the transaction's now(), not the clock's (a moment later): a fetch in the same transaction
