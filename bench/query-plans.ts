@@ -10,7 +10,7 @@ import type pg from "pg";
 import { DEFAULT_SCHEMA, fetchNextJob } from "pg-boss/dist/plans.js";
 import { CLAIM_READ_SQL, CLAIM_WRITE_SQL } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE } from "../server/services/dispatch-queue.js";
-import { ADMIT_UNQUEUED_SQL, WAITING_ATTEMPTS_SQL } from "../server/services/queues.js";
+import { ADMIT_UNQUEUED_SQL, WAITING_QUEUES_SQL } from "../server/services/queues.js";
 import { NEXT_DUE_SQL } from "../worker/dispatch-wakeups.js";
 import { DEFAULT_ORGANIZATION_CONCURRENCY } from "../worker/dispatcher.js";
 import { withClient } from "./harness.js";
@@ -83,8 +83,8 @@ async function hotQueries(client: pg.Client): Promise<Record<string, HotQuery>> 
     // The statements themselves, imported from where they run, so the plans follow the code.
     claimRead: { text: CLAIM_READ_SQL, values: [claimIds] },
     claimWrite: { text: CLAIM_WRITE_SQL, values: [claimIds] },
-    // Every wake-up of a worker asks what an admission pass has to do.
-    admissionDue: { text: WAITING_ATTEMPTS_SQL, values: [] },
+    // Every wake-up of a worker asks which queues have attempts to admit.
+    admissionDue: { text: WAITING_QUEUES_SQL, values: [] },
     // Every take admits up to its batch of due attempts outside queues.
     admissionAdmit: { text: ADMIT_UNQUEUED_SQL, values: [FETCH_BATCH] },
     // After a take that found less than it asked for.

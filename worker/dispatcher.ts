@@ -19,7 +19,7 @@ import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
 import { type ClaimedAttempt, type ClaimResult, takeDueAttempts } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE, type DispatchJobData } from "../server/services/dispatch-queue.js";
-import { admitWaitingAttempts } from "../server/services/queues.js";
+import { admitWaitingQueues } from "../server/services/queues.js";
 import type { AttemptVerdict } from "../server/services/retry-policy.js";
 import { signatureHeader } from "../server/services/signature.js";
 import { AttemptSettler } from "./attempt-settler.js";
@@ -181,7 +181,7 @@ export class Dispatcher {
 
   /** Gives pg-boss jobs to the attempts that queues with free slots may start now (see queues.ts). */
   private async admitQueuedAttempts(): Promise<number> {
-    const { admitted, retryAt } = await admitWaitingAttempts(this.options.pool, this.options.boss, { unqueued: false });
+    const { admitted, retryAt } = await admitWaitingQueues(this.options.pool, this.options.boss);
     // A rate-limited queue may admit again once its window moves on.
     if (retryAt) this.wakeups.wakeAt(retryAt.getTime());
     return admitted;

@@ -45,43 +45,12 @@ export const queueLimits = {
   ratePeriodSeconds: { min: 1, max: 86_400 },
 } as const;
 
-/** What an admission pass has to do: due attempts outside queues at all, and which queues have due attempts. */
-export const WAITING_ATTEMPTS_SQL = `SELECT
-       EXISTS (SELECT 1 FROM executions
-               WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND scheduled_for <= now()) AS unqueued,
-       COALESCE((SELECT json_agg(json_build_object('organizationId', q.organization_id, 'name', q.name)) FROM queues q
-                 WHERE NOT q.paused AND EXISTS (
-                   SELECT 1 FROM executions e
-                   WHERE e.organization_id = q.organization_id AND e.queue = q.name AND e.status = 'PENDING'
-                     AND e.admitted_at IS NULL AND e.scheduled_for <= now())), '[]') AS queues`;
-
-/**
- * What an admission pass has to do, in one round trip: whether attempts
- * outside queues are due unadmitted, and which queues have due attempts
- * waiting. Workers ask this on every wake, so an idle pass costs one query.
- */
-async function waitingAttempts(db: Queryable): Promise<{ unqueued: boolean; queues: Array<{ organizationId: string; name: string }> }> {
-  const { rows } = await db.query<{ unqueued: boolean; queues: Array<{ organizationId: string; name: string }> }>(WAITING_ATTEMPTS_SQL);
-  return rows[0] as { unqueued: boolean; queues: Array<{ organizationId: string; name: string }> };
-}
-
-/** Attempts outside queues admitted per statement; a pass repeats it while batches come back full. */
-const ADMISSION_BATCH = 1000;
-const MAX_BATCHES_PER_PASS = 10;
-
-/**
- * Creates the pg-boss jobs of due attempts outside queues, oldest due first,
- * a batch per statement. SKIP LOCKED lets workers admit side by side.
- */
-async function admitUnqueuedAttempts(pool: Pool, boss: PgBoss): Promise<number> {
-  let admitted = 0;
-  for (let batch = 0; batch < MAX_BATCHES_PER_PASS; batch++) {
-    const count = await withTransaction(pool, (client) => admitDueUnqueuedAttempts(client, boss, ADMISSION_BATCH));
-    admitted += count;
-    if (count < ADMISSION_BATCH) break;
-  }
-  return admitted;
-}
+/** The queues with due attempts waiting for admission: what an admission pass has to do, in one round trip. */
+export const WAITING_QUEUES_SQL = `SELECT organization_id AS "organizationId", name FROM queues q
+     WHERE NOT q.paused AND EXISTS (
+       SELECT 1 FROM executions e
+       WHERE e.organization_id = q.organization_id AND e.queue = q.name AND e.status = 'PENDING'
+         AND e.admitted_at IS NULL AND e.scheduled_for <= now())`;
 
 /** Marks up to $1 due attempts outside queues admitted, oldest due first. Exported for bench/query-plans.ts. */
 export const ADMIT_UNQUEUED_SQL = `UPDATE executions SET admitted_at = now()
@@ -113,20 +82,16 @@ export async function admitDueUnqueuedAttempts(client: Queryable, boss: PgBoss, 
 }
 
 /**
- * One admission pass: due attempts outside queues, then every queue with
- * waiting attempts. Returns how many attempts were admitted, and when a
- * rate-limited queue may admit again. With `unqueued: false`, queues only:
- * the dispatcher admits attempts outside queues in its take (attempts.ts).
+ * One admission pass over every queue with due attempts waiting (workers run
+ * it on every wake; an idle pass costs one query). Returns how many attempts
+ * were admitted, and when a rate-limited queue may admit again. Attempts
+ * outside queues are admitted by the dispatcher's take (attempts.ts).
  */
-export async function admitWaitingAttempts(
-  pool: Pool,
-  boss: PgBoss,
-  options: { unqueued: boolean } = { unqueued: true },
-): Promise<{ admitted: number; retryAt: Date | null }> {
-  const waiting = await waitingAttempts(pool);
-  let admitted = options.unqueued && waiting.unqueued ? await admitUnqueuedAttempts(pool, boss) : 0;
+export async function admitWaitingQueues(pool: Pool, boss: PgBoss): Promise<{ admitted: number; retryAt: Date | null }> {
+  const { rows: waiting } = await pool.query<{ organizationId: string; name: string }>(WAITING_QUEUES_SQL);
+  let admitted = 0;
   let retryAt: Date | null = null;
-  for (const queue of waiting.queues) {
+  for (const queue of waiting) {
     const result = await withTransaction(pool, (client) => admitQueue(client, boss, queue.organizationId, queue.name));
     admitted += result.admitted;
     if (result.retryAt && (!retryAt || result.retryAt < retryAt)) retryAt = result.retryAt;
