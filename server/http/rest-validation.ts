@@ -23,14 +23,14 @@ export type RestBodyValidator = (method: string, path: string, body: unknown) =>
 export function createRestBodyValidator(document: OpenApiDocument, basePath: string): RestBodyValidator {
   // Formats (date-time…) are left to the services, whose messages are more specific.
   const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: false });
-  ajv.addSchema({ components: document.components ?? {} }, "openapi");
+  ajv.addSchema(withInt32Ranges({ components: document.components ?? {} }), "openapi");
   const routes: RouteValidator[] = [];
   for (const [path, operations] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(operations)) {
       const schema = operation.requestBody?.content?.["application/json"]?.schema;
       if (!schema) continue;
       const pattern = new RegExp(`^${basePath}${path.replace(/\{[^/]+\}/g, "[^/]+")}$`);
-      const refsResolved = JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/'));
+      const refsResolved = withInt32Ranges(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/')));
       // SOFA also lists path parameters among the body's required properties; they come from the path.
       const pathParameters = [...path.matchAll(/\{([^/]+)\}/g)].map((match) => match[1]);
       if (Array.isArray(refsResolved.required)) {
@@ -45,6 +45,14 @@ export function createRestBodyValidator(document: OpenApiDocument, basePath: str
     const [error] = route.validate.errors ?? [];
     if (error) throw toDomainError(error);
   };
+}
+
+/**
+ * GraphQL's Int is 32 bits: a larger integer is refused here, naming its field,
+ * instead of by GraphQL's coercion, whose message does not.
+ */
+function withInt32Ranges<T>(schema: T): T {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"format":"int32"', '"minimum":-2147483648,"maximum":2147483647'));
 }
 
 function toDomainError(error: ErrorObject): DomainError {

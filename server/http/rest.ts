@@ -4,9 +4,10 @@
  * routes' paths and methods are chosen here.
  */
 
+import { useGraphQlJit } from "@envelop/graphql-jit";
 import { filterSchema } from "@graphql-tools/utils";
 import { type SofaPluginConfig, useSofa } from "@graphql-yoga/plugin-sofa";
-import type { Plugin } from "graphql-yoga";
+import type { Plugin, YogaInitialContext } from "graphql-yoga";
 import { restErrorResponse } from "./errors.js";
 
 export const REST_BASE_PATH = "/api/v1";
@@ -160,4 +161,26 @@ export function restPlugin(): Plugin {
         }),
       }),
   };
+}
+
+/**
+ * REST routes execute their operation compiled by graphql-jit: a push spends
+ * about a quarter less CPU in the server, a batch of 1,000 a fifth less (its
+ * variable coercion is generated code instead of graphql-js walking each input
+ * object; `npm run bench -- --only=1,2`). Only REST: SOFA's documents take every
+ * value as a variable and REST bodies are checked against the OpenAPI schema
+ * before they run, so graphql-jit's terser coercion errors (no path to the bad
+ * field) and its lack of variables inside literals of custom scalars never show.
+ * /graphql keeps graphql-js.
+ */
+export function restCompiledExecution(): ReturnType<typeof useGraphQlJit> {
+  return useGraphQlJit(
+    {},
+    {
+      enableIf: (args) => {
+        const request = (args.contextValue as Partial<YogaInitialContext>).request;
+        return request !== undefined && new URL(request.url).pathname.startsWith(`${REST_BASE_PATH}/`);
+      },
+    },
+  );
 }

@@ -8,7 +8,7 @@ import type { Services } from "../runtime.js";
 import { schema } from "../schema/index.js";
 import type { Principal } from "../services/api-keys.js";
 import { createMaskError } from "./errors.js";
-import { restPlugin } from "./rest.js";
+import { restCompiledExecution, restPlugin } from "./rest.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -70,6 +70,6 @@ export function createGraphQLServer(
         responseCookies: initialContext.responseCookies ?? [],
       };
     },
-    plugins: [restPlugin(), useSharedSubscriptionResults()],
+    plugins: [restPlugin(), restCompiledExecution(), useSharedSubscriptionResults()],
   });
 }

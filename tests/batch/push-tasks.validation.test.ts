@@ -25,6 +25,7 @@ const cases: Array<[string, unknown, number, string, string]> = [
   ["a private target", { tasks: withBad({ url: "http://127.0.0.1/admin" }) }, 422, "TARGET_NOT_ALLOWED", "tasks[3].url"],
   ["retries out of range", { tasks: withBad({ url, retries: 99 }) }, 422, "VALIDATION_FAILED", "tasks[3].retries"],
   ["retries of the wrong type", { tasks: withBad({ url, retries: "three" }) }, 400, "BAD_REQUEST", "tasks[3].retries"],
+  ["priority beyond a 32-bit integer", { tasks: withBad({ url, priority: 2 ** 31 }) }, 400, "BAD_REQUEST", "tasks[3].priority"],
   ["an unknown method", { tasks: withBad({ url, method: "TRACE" }) }, 400, "BAD_REQUEST", "tasks[3].method"],
   ["a reserved header", { tasks: withBad({ url, headers: { Host: "x" } }) }, 422, "VALIDATION_FAILED", "tasks[3].headers.Host"],
   ["a body over 256 KiB", { tasks: withBad({ url, body: "x".repeat(256 * 1024 + 1) }) }, 413, "PAYLOAD_TOO_LARGE", "tasks[3].body"],

@@ -36,6 +36,7 @@ const cases: Array<[string, Record<string, unknown>, number, string, string]> = 
   ["retries above 20", { url, retries: 21 }, 422, "VALIDATION_FAILED", "retries"],
   ["retries negative", { url, retries: -1 }, 422, "VALIDATION_FAILED", "retries"],
   ["retries not a number", { url, retries: "three" }, 400, "BAD_REQUEST", "retries"],
+  ["retries beyond a 32-bit integer", { url, retries: 10_000_000_000 }, 400, "BAD_REQUEST", "retries"],
   ["method in lower case", { url, method: "post" }, 400, "BAD_REQUEST", "method"],
   ["name not a string", { url, name: 42 }, 400, "BAD_REQUEST", "name"],
   ["timeoutMs below 1000", { url, timeoutMs: 999 }, 422, "VALIDATION_FAILED", "timeoutMs"],
