@@ -62,6 +62,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         allowPrivateTargets: config.allowPrivateTargets,
         shutdownGraceMs: config.shutdownGraceMs,
         connectionsPerHost: config.connectionsPerHost,
+        vacuumAfterSettled: config.vacuumAfterSettled,
       });
       await dispatcher.start();
       cronScheduler = new CronScheduler({ pool: runtime.pool, boss: runtime.boss, logger });

@@ -47,6 +47,11 @@ const environmentSchema = z.object({
   /** How often lost attempts are looked for, in seconds. */
   RUNLATER_SUPERVISE_INTERVAL_SECONDS: integer(1, 3600).default(10),
   RUNLATER_DB_POOL_SIZE: integer(1, 1000).default(10),
+  /**
+   * Attempts a worker settles before, once it has caught up with what is due, it vacuums the tables they churned
+   * (pg-boss's dispatch jobs, executions, tasks). 0: leave it to autovacuum.
+   */
+  RUNLATER_VACUUM_AFTER_SETTLED: integer(0, 100_000_000).default(10_000),
   /** The built dashboard served at `/`. */
   RUNLATER_DASHBOARD_DIR: z.string().min(1).optional(),
   /**
@@ -100,6 +105,8 @@ export interface Config {
   jobHeartbeatSeconds: number;
   superviseIntervalSeconds: number;
   dbPoolSize: number;
+  /** 0: never (see RUNLATER_VACUUM_AFTER_SETTLED). */
+  vacuumAfterSettled: number;
   dashboardDir: string;
   apiKeyCacheMs: number;
   signup: Environment["RUNLATER_SIGNUP"];
@@ -146,6 +153,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jobHeartbeatSeconds: env.RUNLATER_JOB_HEARTBEAT_SECONDS,
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,
     dbPoolSize: env.RUNLATER_DB_POOL_SIZE,
+    vacuumAfterSettled: env.RUNLATER_VACUUM_AFTER_SETTLED,
     dashboardDir: env.RUNLATER_DASHBOARD_DIR ? path.resolve(env.RUNLATER_DASHBOARD_DIR) : BUILT_DASHBOARD_DIR,
     apiKeyCacheMs: env.RUNLATER_API_KEY_CACHE_SECONDS * 1000,
     signup: env.RUNLATER_SIGNUP,

@@ -23,6 +23,7 @@ import { admitWaitingQueues } from "../server/services/queues.js";
 import type { AttemptVerdict } from "../server/services/retry-policy.js";
 import { signatureHeader } from "../server/services/signature.js";
 import { AttemptSettler } from "./attempt-settler.js";
+import { ChurnVacuum } from "./churn-vacuum.js";
 import { DispatchWakeups } from "./dispatch-wakeups.js";
 import { createHttpDeliverer, type DeliveryOutcome, type DeliveryRequest } from "./http-delivery.js";
 
@@ -52,12 +53,15 @@ export interface DispatcherOptions {
   shutdownGraceMs: number;
   /** Most connections open to one target origin at once (RUNLATER_CONNECTIONS_PER_HOST). */
   connectionsPerHost?: number;
+  /** Attempts settled before the dispatcher, once caught up, vacuums the tables they churned (churn-vacuum.ts); 0 never. */
+  vacuumAfterSettled: number;
 }
 
 export class Dispatcher {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly wakeups: DispatchWakeups;
   private readonly settler: AttemptSettler;
+  private readonly churnVacuum: ChurnVacuum;
   private readonly deliverer;
   private readonly shutdown = new AbortController();
   private loop: Promise<void> | null = null;
@@ -82,6 +86,7 @@ export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {
     this.wakeups = new DispatchWakeups(options.databaseUrl, options.pool, options.logger);
     this.settler = new AttemptSettler(options.pool, options.boss);
+    this.churnVacuum = new ChurnVacuum({ pool: options.pool, logger: options.logger, afterSettled: options.vacuumAfterSettled });
     this.refillBatch = Math.max(1, Math.min(MAX_FETCH_BATCH, Math.floor(options.concurrency * REFILL_SHARE)));
     this.deliverer = createHttpDeliverer({
       allowPrivateTargets: options.allowPrivateTargets,
@@ -108,6 +113,7 @@ export class Dispatcher {
     const grace = setTimeout(() => this.shutdown.abort(), this.options.shutdownGraceMs);
     await Promise.allSettled(this.inFlight.values());
     clearTimeout(grace);
+    await this.churnVacuum.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.deliverer.close();
   }
@@ -171,6 +177,8 @@ export class Dispatcher {
           : Promise.resolve(new Map<string, ClaimResult>());
       for (const job of jobs) this.track(job, claims);
       if (jobs.length < requested && admitted === 0) {
+        // Caught up with what is due: the moment to clean up after a drain.
+        this.churnVacuum.whenIdle();
         await this.wakeups
           .armForNextDue()
           .catch((error) => this.options.logger.error({ err: error }, "reading the next due attempt failed"));
@@ -244,6 +252,7 @@ export class Dispatcher {
     } finally {
       this.settling -= 1;
     }
+    this.churnVacuum.recordSettled(1);
     logger.debug(
       { taskId: claim.attempt.task.id, attempt: claim.attempt.attempt, outcome: outcome.kind, verdict: verdict.kind },
       "attempt settled",
