@@ -177,7 +177,7 @@ export class Dispatcher {
           : Promise.resolve(new Map<string, ClaimResult>());
       for (const job of jobs) this.track(job, claims);
       if (jobs.length < requested && admitted === 0) {
-        // Caught up with what is due: the moment to clean up after a drain.
+        // Nothing more to take for now (caught up, or organisations at their limits): a moment to clean up after a drain.
         this.churnVacuum.whenIdle();
         await this.wakeups
           .armForNextDue()
