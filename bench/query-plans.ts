@@ -10,7 +10,7 @@ import type pg from "pg";
 import { DEFAULT_SCHEMA, fetchNextJob } from "pg-boss/dist/plans.js";
 import { CLAIM_READ_SQL, CLAIM_WRITE_SQL } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE } from "../server/services/dispatch-queue.js";
-import { ADMIT_UNQUEUED_SQL, WAITING_QUEUES_SQL } from "../server/services/queues.js";
+import { ADMIT_UNQUEUED_SQL, TOP_UP_UNQUEUED_SQL, WAITING_QUEUES_SQL } from "../server/services/queues.js";
 import { NEXT_DUE_SQL } from "../worker/dispatch-wakeups.js";
 import { DEFAULT_ORGANIZATION_CONCURRENCY } from "../worker/dispatcher.js";
 import { withClient } from "./harness.js";
@@ -87,6 +87,8 @@ async function hotQueries(client: pg.Client): Promise<Record<string, HotQuery>> 
     admissionDue: { text: WAITING_QUEUES_SQL, values: [] },
     // Every take admits up to its batch of due attempts outside queues.
     admissionAdmit: { text: ADMIT_UNQUEUED_SQL, values: [FETCH_BATCH] },
+    // After a short take: every organisation topped up to its limit.
+    admissionTopUp: { text: TOP_UP_UNQUEUED_SQL, values: [] },
     // After a take that found less than it asked for.
     nextDue: { text: NEXT_DUE_SQL, values: [] },
     // pg-boss's fetch as worker/dispatcher.ts calls it (boss.fetch with batchSize and groupConcurrency).

@@ -32,8 +32,6 @@ const MAX_FETCH_BATCH = 100;
 const REFILL_SHARE = 0.25;
 /** …or this long after its last fetch. */
 const REFILL_WAIT_MS = 20;
-/** Due attempts outside queues one take admits at most after a short take: a backlog's worth, in one statement. */
-const ADMIT_ALL_DUE_LIMIT = 10_000;
 /** How long the dispatcher stops taking attempts after a take failed (and rolled back). */
 const TAKE_FAILURE_PAUSE_MS = 1000;
 /** Organisations' concurrency limits change rarely; they are re-read this often. */
@@ -147,11 +145,12 @@ export class Dispatcher {
         this.organizationTiers().then((tiers) => {
           const { jobs, claims } = takeDueAttempts(this.options.pool, this.options.boss, {
             batchSize: requested,
-            // While takes come back full, admit only what a take fetches: pg-boss's fetch sorts every due job it holds
-            // (20–43 ms per fetch with 100,000 due jobs, 1 ms with a few hundred), so a backlog waits as rows, not
-            // jobs. After a short take (nothing more due, or organisations at their limit), admit every due attempt,
-            // so that the fetch can pass over an organisation at its limit to another's attempts.
-            admitLimit: this.lastTakeWasFull ? requested : ADMIT_ALL_DUE_LIMIT,
+            // While takes come back full, admit only what a take fetches, oldest due first: pg-boss's fetch reads every
+            // due job it holds (20–43 ms per fetch with 100,000 due jobs, 1 ms with a few hundred), so a backlog waits
+            // as rows, not jobs. After a short take (nothing more due, or organisations at their limits), top every
+            // organisation up to its limit, so that the fetch can pass over an organisation at its limit to another's
+            // attempts, while the one at its limit keeps no more jobs waiting than it may run.
+            admission: this.lastTakeWasFull ? { kind: "oldest", limit: requested } : { kind: "top-up" },
             // Per-organisation fairness: no organisation has more attempts in flight (across all
             // workers) than its limit, so one organisation's backlog never delays another's tasks.
             groupConcurrency: { default: DEFAULT_ORGANIZATION_CONCURRENCY, tiers },

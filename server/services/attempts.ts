@@ -26,7 +26,7 @@ import { withTransaction } from "../db/pool.js";
 import { scheduleCallbacks } from "./callbacks.js";
 import { overlapSkipReason } from "./cron-schedule.js";
 import { bossDb, DISPATCH_QUEUE, type DispatchJobData, enqueueAttempts, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
-import { admitDueUnqueuedAttempts, requestAdmission } from "./queues.js";
+import { admitDueUnqueuedAttempts, requestAdmission, type UnqueuedAdmission } from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
 import { breakerKey, findBreakers, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
 import { type FinishedRun, recordTasksHealth } from "./task-health.js";
@@ -76,8 +76,8 @@ interface ClaimRow {
 export interface TakeOptions {
   /** Most jobs to fetch. */
   batchSize: number;
-  /** Most due attempts outside queues to admit first (see takeDueAttempts). */
-  admitLimit: number;
+  /** How due attempts outside queues are admitted first (see takeDueAttempts). */
+  admission: UnqueuedAdmission;
   /** pg-boss's per-group limits: an organisation's attempts in flight across all workers. */
   groupConcurrency: { default: number; tiers: Record<string, number> };
 }
@@ -91,7 +91,7 @@ export interface TakenAttempts {
 
 /**
  * A worker's way to the next due attempts, in one transaction and one commit:
- * admit up to `admitLimit` due first attempts outside queues (give them pg-boss
+ * admit due first attempts outside queues as `admission` says (give them pg-boss
  * jobs), fetch up to `batchSize` jobs, and claim them. On the way from a push
  * to its request, admission, fetch and claim each had a commit of their own;
  * under load a batch saves the fetch's commit. If anything fails, all of it rolls back: the jobs
@@ -114,7 +114,7 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
     });
     try {
       await client.query("BEGIN");
-      await admitDueUnqueuedAttempts(client, boss, options.admitLimit);
+      await admitDueUnqueuedAttempts(client, boss, options.admission);
       const fetched = await boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
         batchSize: options.batchSize,
         groupConcurrency: options.groupConcurrency,

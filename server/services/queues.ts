@@ -61,15 +61,58 @@ export const ADMIT_UNQUEUED_SQL = `UPDATE executions SET admitted_at = now()
      RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor", now() AS "admittedAt"`;
 
 /**
- * Gives up to `limit` due attempts outside queues their pg-boss jobs, oldest
- * due first, on `client` (inside the caller's transaction). Returns how many.
+ * Tops up every organisation with due attempts outside queues to as many
+ * admitted, not yet started, due attempts as its concurrency limit, oldest due
+ * first: an organisation at its limit with a backlog keeps a handful of jobs in
+ * pg-boss, not its whole backlog (pg-boss's fetch reads every due job of a group
+ * at its limit before passing over it: 75 ms per fetch with 63,000 of them), and
+ * another organisation's newly due attempt is admitted at the next take however
+ * old the first one's backlog is. Organisations are found by a skip scan, one
+ * index probe each. Exported for bench/query-plans.ts.
  */
-export async function admitDueUnqueuedAttempts(client: Queryable, boss: PgBoss, limit: number): Promise<number> {
-  const { rows } = await client.query<{ id: string; organizationId: string; scheduledFor: Date; admittedAt: Date }>({
-    name: "runlater-admit-unqueued",
-    text: ADMIT_UNQUEUED_SQL,
-    values: [limit],
-  });
+export const TOP_UP_UNQUEUED_SQL = `WITH RECURSIVE awaiting AS (
+       (SELECT organization_id, scheduled_for FROM executions
+        WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL
+        ORDER BY organization_id, scheduled_for LIMIT 1)
+       UNION ALL
+       SELECT next.organization_id, next.scheduled_for FROM awaiting a CROSS JOIN LATERAL (
+         SELECT organization_id, scheduled_for FROM executions
+         WHERE status = 'PENDING' AND admitted_at IS NULL AND queue IS NULL AND organization_id > a.organization_id
+         ORDER BY organization_id, scheduled_for LIMIT 1) next
+     )
+     UPDATE executions SET admitted_at = now()
+     WHERE id IN (
+       SELECT due.id FROM awaiting a
+       JOIN organizations o ON o.id = a.organization_id
+       CROSS JOIN LATERAL (
+         SELECT count(*)::int AS count FROM (
+           SELECT 1 FROM executions w
+           WHERE w.organization_id = a.organization_id AND w.status = 'PENDING' AND w.admitted_at IS NOT NULL
+             AND w.queue IS NULL AND w.scheduled_for <= now()
+           LIMIT o.concurrency_limit) admitted) waiting
+       CROSS JOIN LATERAL (
+         SELECT e.id FROM executions e
+         WHERE e.organization_id = a.organization_id AND e.status = 'PENDING' AND e.admitted_at IS NULL
+           AND e.queue IS NULL AND e.scheduled_for <= now()
+         ORDER BY e.scheduled_for LIMIT greatest(o.concurrency_limit - waiting.count, 0)
+         FOR UPDATE OF e SKIP LOCKED) due
+       WHERE a.scheduled_for <= now())
+     RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor", now() AS "admittedAt"`;
+
+/** How a take admits due attempts outside queues before it fetches (see the dispatcher's fetch loop). */
+export type UnqueuedAdmission = { kind: "oldest"; limit: number } | { kind: "top-up" };
+
+/**
+ * Gives due attempts outside queues their pg-boss jobs, on `client` (inside the
+ * caller's transaction): the `limit` oldest due, or a top-up of every
+ * organisation (TOP_UP_UNQUEUED_SQL). Returns how many.
+ */
+export async function admitDueUnqueuedAttempts(client: Queryable, boss: PgBoss, admission: UnqueuedAdmission): Promise<number> {
+  const { rows } = await client.query<{ id: string; organizationId: string; scheduledFor: Date; admittedAt: Date }>(
+    admission.kind === "oldest"
+      ? { name: "runlater-admit-unqueued", text: ADMIT_UNQUEUED_SQL, values: [admission.limit] }
+      : { name: "runlater-top-up-unqueued", text: TOP_UP_UNQUEUED_SQL, values: [] },
+  );
   // The jobs start at the transaction's now(), not the clock's (a moment later): a fetch in the same transaction
   // compares start times with now() and would otherwise skip them.
   await insertDispatchJobs(

@@ -32,6 +32,12 @@ describe("organisation fairness", () => {
     // The default limit: 5 of alice's attempts in flight at once, however many are due.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(slow.inFlight).toBe(5);
+    // The rest of her flood waits as rows, not as pg-boss jobs: at most one take's batch was admitted ahead (pg-boss's
+    // fetch reads every waiting job of an organisation at its limit before passing over it).
+    const admitted = await runlater.instance.runtime.pool.query<{ count: number }>(
+      "SELECT count(*)::int AS count FROM executions WHERE status = 'PENDING' AND admitted_at IS NOT NULL",
+    );
+    expect(admitted.rows[0]?.count).toBeLessThanOrEqual(100);
 
     const pushedAt = Date.now();
     await rest(runlater.instance, bob.apiKey, "POST", "/tasks", { url: `${runlater.sink.url}/bob` });

@@ -33,7 +33,11 @@ describe("takeDueAttempts", () => {
     const pushed = await rest<{ id: string }>(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/take` });
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "PENDING", admitted: false, jobState: null });
 
-    const { jobs, claims } = takeDueAttempts(services().pool, services().boss, { batchSize: 10, admitLimit: 10, groupConcurrency });
+    const { jobs, claims } = takeDueAttempts(services().pool, services().boss, {
+      batchSize: 10,
+      admission: { kind: "oldest", limit: 10 },
+      groupConcurrency,
+    });
     const fetched = await jobs;
     const claimed = await claims;
 
@@ -54,13 +58,21 @@ describe("takeDueAttempts", () => {
       END $$;
       CREATE TRIGGER refuse_claims BEFORE UPDATE ON executions FOR EACH ROW EXECUTE FUNCTION refuse_claims();`);
 
-    const failed = takeDueAttempts(services().pool, services().boss, { batchSize: 10, admitLimit: 10, groupConcurrency });
+    const failed = takeDueAttempts(services().pool, services().boss, {
+      batchSize: 10,
+      admission: { kind: "oldest", limit: 10 },
+      groupConcurrency,
+    });
     expect((await failed.jobs).map((job) => job.data.executionId)).toEqual([(await attemptOf(pushed.body.id))?.id]);
     await expect(failed.claims).rejects.toThrow("claim refused by the test");
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "PENDING", admitted: false, jobState: null });
 
     await services().pool.query("DROP FUNCTION refuse_claims() CASCADE");
-    const retried = takeDueAttempts(services().pool, services().boss, { batchSize: 10, admitLimit: 10, groupConcurrency });
+    const retried = takeDueAttempts(services().pool, services().boss, {
+      batchSize: 10,
+      admission: { kind: "oldest", limit: 10 },
+      groupConcurrency,
+    });
     expect(await retried.jobs).toHaveLength(1);
     await retried.claims;
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "RUNNING", admitted: true, jobState: "active" });
