@@ -10,16 +10,11 @@ import { prepareBenchTable } from "./baselines.js";
 import type { CannedAnswer, CeilingMode } from "./ceiling-server.js";
 import { type Cleanup, type CpuShares, findFreePort, projectRoot, superviseChild, waitUntil } from "./harness.js";
 import type { ApiClient, RawApiAnswer } from "./http.js";
-import { type LoadSettings, measurePushLoad } from "./workload.js";
+import { type CannonResult, type LoadSettings, measurePushLoad } from "./workload.js";
 
-export interface CeilingMeasurement {
+/** The load generator's figures for Runlater's push route, measured against a ceiling server instead. */
+export interface CeilingMeasurement extends Omit<CannonResult, "ids" | "durationSeconds"> {
   mode: CeilingMode;
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
   cpu: CpuShares;
 }
 
