@@ -15,6 +15,10 @@ const BENCH_TABLE = "bench_tasks";
 /** The baseline's single-row INSERT: id, organisation and URL as $1, $2, $3, due in an hour. */
 export const SINGLE_ROW_INSERT = `INSERT INTO ${BENCH_TABLE} (id, organization_id, url, run_at) VALUES ($1, $2, $3, now() + interval '1 hour')`;
 
+/** The rows of a batch in one statement, each with its own URL ($3), as the stack ceiling writes them (ceiling-server.ts). */
+export const MULTI_ROW_INSERT_PER_URL = `INSERT INTO ${BENCH_TABLE} (id, organization_id, url, run_at)
+  SELECT id, $2, url, now() + interval '1 hour' FROM unnest($1::uuid[], $3::text[]) AS t(id, url)`;
+
 /** A table with the columns and indexes of `tasks` (no foreign keys), emptied. */
 export async function prepareBenchTable(databaseUrl: string): Promise<void> {
   await withClient(databaseUrl, async (client) => {

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { prepareBenchTable } from "./baselines.js";
 import type { CannedAnswer, CeilingMode } from "./ceiling-server.js";
-import { type Cleanup, type CpuShares, findFreePort, projectRoot, superviseChild, waitUntil } from "./harness.js";
+import { type ChildProcessHandle, type Cleanup, type CpuShares, findFreePort, projectRoot, superviseChild, waitUntil } from "./harness.js";
 import type { ApiClient, RawApiAnswer } from "./http.js";
 import { type CannonResult, type LoadSettings, measurePushLoad } from "./workload.js";
 
@@ -20,7 +20,7 @@ export interface CeilingMeasurement extends Omit<CannonResult, "ids" | "duration
 
 export type CeilingOutcome = CeilingMeasurement | { mode: CeilingMode; error: string };
 
-const CEILING_MODES: CeilingMode[] = ["bare", "insert"];
+const CEILING_MODES: CeilingMode[] = ["bare", "insert", "stack"];
 
 /**
  * Captures Runlater's answer to one real push of `load.body`, then measures both
@@ -33,9 +33,7 @@ export async function measureHttpCeilings(
   const failed = (error: unknown) => (error as Error).message.split("\n")[0] ?? String(error);
   let answer: CannedAnswer;
   try {
-    const real = await api.requestRaw("POST", "/api/v1/tasks", options.load.body);
-    if (real.status !== 201) throw new Error(`capturing a real push answer: HTTP ${real.status} ${real.bytes.toString().slice(0, 200)}`);
-    answer = cannedAnswer(real);
+    answer = await captureAnswer(api, options.load.body);
     await prepareBenchTable(options.databaseUrl);
   } catch (error) {
     return { answer: null, ceilings: CEILING_MODES.map((mode) => ({ mode, error: failed(error) })) };
@@ -71,6 +69,25 @@ async function measureCeiling(
   mode: CeilingMode,
   options: { answer: CannedAnswer; databaseUrl: string; organizationId: string; load: LoadSettings; cleanup: Cleanup },
 ): Promise<CeilingMeasurement> {
+  const ceiling = await startCeilingServer(mode, options);
+  try {
+    const { result, cpu } = await measurePushLoad(ceiling.url, { "ceiling server": ceiling.process }, options.load);
+    const { ids: _ids, durationSeconds: _seconds, ...figures } = result;
+    return { mode, ...figures, cpu };
+  } finally {
+    await ceiling.stop();
+  }
+}
+
+/**
+ * A ceiling server (ceiling-server.ts) in a process of its own, answering once
+ * it listens. `answer` is a real push's answer: replayed by bare and insert,
+ * the task template of stack.
+ */
+export async function startCeilingServer(
+  mode: CeilingMode,
+  options: { answer: CannedAnswer; databaseUrl: string; organizationId: string; cleanup: Cleanup },
+): Promise<{ url: string; process: ChildProcessHandle; stop: () => Promise<void> }> {
   const port = await findFreePort();
   const child = spawn(process.execPath, ["--import", "tsx", path.join("bench", "ceiling-server.ts")], {
     cwd: projectRoot,
@@ -85,6 +102,7 @@ async function measureCeiling(
     stdio: ["ignore", "pipe", "pipe"],
   });
   const server = superviseChild(child, `the ${mode} HTTP ceiling server`, options.cleanup);
+  const stop = () => server.stop(5000);
   try {
     const listening = await waitUntil(
       () => {
@@ -95,12 +113,18 @@ async function measureCeiling(
       { timeoutMs: 30_000, intervalMs: 50 },
     );
     if (!listening) throw new Error(`the ${mode} ceiling server did not start within 30 s:\n${server.output()}`);
-    const { result, cpu } = await measurePushLoad(`http://127.0.0.1:${port}`, { "ceiling server": server }, options.load);
-    const { ids: _ids, durationSeconds: _seconds, ...figures } = result;
-    return { mode, ...figures, cpu };
-  } finally {
-    await server.stop(5000);
+  } catch (error) {
+    await stop();
+    throw error;
   }
+  return { url: `http://127.0.0.1:${port}`, process: server, stop };
+}
+
+/** Runlater's answer to one real push of `body`, to be replayed by a ceiling server. */
+export async function captureAnswer(api: ApiClient, body: string): Promise<CannedAnswer> {
+  const real = await api.requestRaw("POST", "/api/v1/tasks", body);
+  if (real.status !== 201) throw new Error(`capturing a real push answer: HTTP ${real.status} ${real.bytes.toString().slice(0, 200)}`);
+  return cannedAnswer(real);
 }
 
 /** "CPU (cores): ceiling server 0.83, load generator 0.89, rest 0.19; machine 1.91 of 2" over the measured run. */

@@ -6,9 +6,9 @@
 import { performance } from "node:perf_hooks";
 import { openLoop, pgBossDispatch, pgBossLatency, rawInsertCommits, rawMultiRowInserts } from "./baselines.js";
 import type { CeilingMode } from "./ceiling-server.js";
-import { type Cleanup, type RunlaterInstance, sleep, waitUntil, withClient } from "./harness.js";
-import { type ApiClient, deliveryCheck, type Sink } from "./http.js";
-import { type CeilingOutcome, describeCpu, measureHttpCeilings } from "./http-ceilings.js";
+import { type Cleanup, type CpuShares, measureCpu, type RunlaterInstance, sleep, waitUntil, withClient } from "./harness.js";
+import { ApiClient, deliveryCheck, type Sink } from "./http.js";
+import { type CeilingOutcome, captureAnswer, describeCpu, measureHttpCeilings, startCeilingServer } from "./http-ceilings.js";
 import { describePlan, explainHotQueries, type PlanSummary, USES_INDEX_RULE, usesIndex } from "./query-plans.js";
 import { type Row, ratio, summarize } from "./report.js";
 import {
@@ -146,7 +146,9 @@ export async function pushThroughput(context: ScenarioContext, sink: Sink): Prom
     organizationId: organization,
     targetUrl: `${sink.url}/s1`,
   });
-  log(`   ${Math.round(baseline.commitsPerSecond)} commits/s; ceilings: the same load on a minimal node:http server, bare, then + INSERT`);
+  log(
+    `   ${Math.round(baseline.commitsPerSecond)} commits/s; ceilings: the same load on a minimal node:http server, bare, then + INSERT, then on the bare stack (Yoga + SOFA)`,
+  );
   const { answer, ceilings } = await measureHttpCeilings(instance.api, {
     databaseUrl,
     organizationId: organization,
@@ -206,6 +208,7 @@ export async function pushThroughput(context: ScenarioContext, sink: Sink): Prom
 const CEILING_FIGURES: Record<CeilingMode, string> = {
   bare: "ceiling: bare node:http 201 answers",
   insert: "ceiling: node:http + JSON.parse + 1 INSERT (pool of 10)",
+  stack: "ceiling: Yoga + SOFA + graphql-jit pushTask route + 1 INSERT, no Runlater code",
 };
 
 /** A ceiling's req/s; its ratio column is Runlater's req/s over it: how close Runlater came. */
@@ -238,24 +241,10 @@ export async function batchPush(context: ScenarioContext, sink: Sink): Promise<R
 
   const tasks = Array.from({ length: BATCH_SIZE }, () => ({ url: `${sink.url}/s2`, delay: "1h" }));
   const payload = JSON.stringify({ tasks });
+  // Warmed up as the stack ceiling below is: its first batches run colder code.
+  await pushBatches(instance.api, payload, BATCH_CONCURRENCY);
   const before = await countTasks(databaseUrl, "true");
-  let next = 0;
-  let failed = 0;
-  let failure = "";
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: BATCH_CONCURRENCY }, async () => {
-      while (next < sizes.batches) {
-        next += 1;
-        const answer = await instance.api.request("POST", "/api/v1/tasks/batch", payload);
-        if (answer.status !== 201 || batchIds(answer.body).length !== BATCH_SIZE) {
-          failed += 1;
-          failure ||= `HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`;
-        }
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
+  const { seconds, failed, failure } = await pushBatches(instance.api, payload, sizes.batches);
   const accepted = (sizes.batches - failed) * BATCH_SIZE;
   const tasksPerSecond = accepted > 0 ? accepted / seconds : null;
   const created = (await countTasks(databaseUrl, "true")) - before;
@@ -263,15 +252,21 @@ export async function batchPush(context: ScenarioContext, sink: Sink): Promise<R
   log(
     `   ${tasksPerSecond === null ? "no batch accepted" : `${Math.round(tasksPerSecond)} tasks/s`}; baseline: multi-row INSERTs of ${BATCH_SIZE} rows`,
   );
+  const organization = await organizationId(databaseUrl);
   const baseline = await rawMultiRowInserts(databaseUrl, {
     connections: BATCH_CONCURRENCY,
     statements: sizes.batches,
     rowsPerStatement: BATCH_SIZE,
-    organizationId: await organizationId(databaseUrl),
+    organizationId: organization,
     targetUrl: `${sink.url}/s2`,
   });
-  context.details.batchPush = { seconds, tasksPerSecond, failed, failure, created, baseline };
+  log(`   ${Math.round(baseline.rowsPerSecond)} rows/s; ceiling: the same batches on the bare stack (Yoga + SOFA)`);
+  const ceiling = await measureBatchStackCeiling(context, { payload, organizationId: organization, sinkUrl: sink.url });
+  if ("error" in ceiling) log(`   stack ceiling failed: ${ceiling.error}`);
+  else log(`   stack ceiling: ${Math.round(ceiling.tasksPerSecond)} tasks/s; ${describeCpu(ceiling.cpu)}`);
+  context.details.batchPush = { seconds, tasksPerSecond, failed, failure, created, baseline, stackCeiling: ceiling };
   const batchRatio = ratio(tasksPerSecond, baseline.rowsPerSecond);
+  const ceilingFigure = "ceiling: Yoga + SOFA + graphql-jit pushTasks route + 1 multi-row INSERT, no Runlater code";
   return [
     {
       scenario,
@@ -285,6 +280,16 @@ export async function batchPush(context: ScenarioContext, sink: Sink): Promise<R
       pass: batchRatio === null || tasksPerSecond === null ? false : batchRatio >= 0.4 && tasksPerSecond >= 10_000,
       ...(tasksPerSecond === null ? { note: `every batch failed: ${failure}` } : {}),
     },
+    "error" in ceiling
+      ? unavailable(scenario, ceilingFigure, `not measured: ${ceiling.error}`)
+      : {
+          scenario,
+          figure: ceilingFigure,
+          value: ceiling.tasksPerSecond,
+          unit: "/s",
+          ratio: ratio(tasksPerSecond, ceiling.tasksPerSecond),
+          note: `ratio = Runlater's tasks/s ÷ this; ${ceiling.failed} batches failed; ${describeCpu(ceiling.cpu)}`,
+        },
     {
       scenario,
       figure: "failed batches or lost tasks",
@@ -295,6 +300,64 @@ export async function batchPush(context: ScenarioContext, sink: Sink): Promise<R
       note: `${sizes.batches - failed} batches accepted, ${created} tasks written${failure ? `; first failure: ${failure}` : ""}`,
     },
   ];
+}
+
+/** `batches` POSTs of `payload` to the batch route, BATCH_CONCURRENCY at once; failures counted, the first one kept. */
+async function pushBatches(
+  api: ApiClient,
+  payload: string,
+  batches: number,
+): Promise<{ seconds: number; failed: number; failure: string }> {
+  let next = 0;
+  let failed = 0;
+  let failure = "";
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: BATCH_CONCURRENCY }, async () => {
+      while (next < batches) {
+        next += 1;
+        const answer = await api.request("POST", "/api/v1/tasks/batch", payload);
+        if (answer.status !== 201 || batchIds(answer.body).length !== BATCH_SIZE) {
+          failed += 1;
+          failure ||= `HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`;
+        }
+      }
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000, failed, failure };
+}
+
+/**
+ * Scenario 2's ceiling: the same batches against the stack alone (ceiling-server.ts, mode stack), which writes each
+ * batch with one multi-row INSERT: what any batch route built on Yoga + SOFA can reach on this machine.
+ */
+async function measureBatchStackCeiling(
+  context: ScenarioContext,
+  options: { payload: string; organizationId: string; sinkUrl: string },
+): Promise<{ tasksPerSecond: number; failed: number; cpu: CpuShares } | { error: string }> {
+  const { instance, sizes } = context;
+  try {
+    const answer = await captureAnswer(instance.api, JSON.stringify({ url: `${options.sinkUrl}/s2`, delay: "1h" }));
+    const ceiling = await startCeilingServer("stack", {
+      answer,
+      databaseUrl: instance.database.url,
+      organizationId: options.organizationId,
+      cleanup: context.cleanup,
+    });
+    try {
+      const api = new ApiClient(ceiling.url, "none");
+      await pushBatches(api, options.payload, BATCH_CONCURRENCY);
+      const { result, cpu } = await measureCpu({ "ceiling server": ceiling.process }, () =>
+        pushBatches(api, options.payload, sizes.batches),
+      );
+      const accepted = (sizes.batches - result.failed) * BATCH_SIZE;
+      return { tasksPerSecond: accepted / result.seconds, failed: result.failed, cpu };
+    } finally {
+      await ceiling.stop();
+    }
+  } catch (error) {
+    return { error: (error as Error).message.split("\n")[0] ?? String(error) };
+  }
 }
 
 // ---------------------------------------------------------------------------

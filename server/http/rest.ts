@@ -7,6 +7,7 @@
 import { useGraphQlJit } from "@envelop/graphql-jit";
 import { filterSchema } from "@graphql-tools/utils";
 import { type SofaPluginConfig, useSofa } from "@graphql-yoga/plugin-sofa";
+import type { GraphQLSchema } from "graphql";
 import type { Plugin, YogaInitialContext } from "graphql-yoga";
 import { restErrorResponse } from "./errors.js";
 
@@ -149,18 +150,16 @@ export function restPlugin(): Plugin {
     swaggerUI: { endpoint: SWAGGER_UI_ENDPOINT },
   });
   const buildSofa = plugin.onSchemaChange;
-  return {
-    ...plugin,
-    onSchemaChange: (payload) =>
-      buildSofa?.({
-        ...payload,
-        schema: filterSchema({
-          schema: payload.schema,
-          rootFieldFilter: (operation, fieldName) => !FIELDS_NOT_IN_REST.has(`${operation}.${fieldName}`),
-          objectFieldFilter: (typeName, fieldName) => !FIELDS_NOT_IN_REST.has(`${typeName}.${fieldName}`),
-        }),
-      }),
-  };
+  return { ...plugin, onSchemaChange: (payload) => buildSofa?.({ ...payload, schema: restSchema(payload.schema) }) };
+}
+
+/** The schema SOFA builds the REST routes from: the GraphQL schema without the fields REST leaves out. */
+export function restSchema(schema: GraphQLSchema): GraphQLSchema {
+  return filterSchema({
+    schema,
+    rootFieldFilter: (operation, fieldName) => !FIELDS_NOT_IN_REST.has(`${operation}.${fieldName}`),
+    objectFieldFilter: (typeName, fieldName) => !FIELDS_NOT_IN_REST.has(`${typeName}.${fieldName}`),
+  });
 }
 
 /**
