@@ -1,5 +1,6 @@
-// The embedded PostgreSQL keeps its data across restarts and leaves no
-// process behind when stopped.
+// The embedded PostgreSQL keeps its data across restarts, leaves no process
+// behind when stopped, and is reached over a Unix socket in its data directory
+// (TCP on 127.0.0.1 still answers, for psql and other tools).
 
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -7,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
-import { startEmbeddedPostgres } from "../../server/db/embedded-postgres.js";
+import { socketDirectoryFor, startEmbeddedPostgres } from "../../server/db/embedded-postgres.js";
 
 let dataDir: string | undefined;
 
@@ -35,7 +36,13 @@ it("keeps rows across a restart on the same data directory", async () => {
   try {
     const rows = await query(second.connectionString, async (client) => (await client.query("SELECT body FROM notes")).rows);
     expect(rows).toEqual([{ body: "kept across restarts" }]);
-    expect(new URL(second.connectionString).port).not.toBe("5432");
+    const url = new URL(second.connectionString);
+    expect(url.port).not.toBe("5432");
+    // Over the socket PostgreSQL has no server address; over TCP (the URL without its host parameter) it has.
+    const serverAddress = "SELECT host(inet_server_addr()) AS address";
+    expect(await query(second.connectionString, async (client) => (await client.query(serverAddress)).rows)).toEqual([{ address: null }]);
+    url.searchParams.delete("host");
+    expect(await query(url.toString(), async (client) => (await client.query(serverAddress)).rows)).toEqual([{ address: "127.0.0.1" }]);
   } finally {
     await second.stop();
   }
@@ -64,3 +71,8 @@ function isRunning(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
+
+it("falls back to TCP alone when the socket's path would not fit in a socket address", () => {
+  expect(socketDirectoryFor("/var/lib/runlater/postgres", 54321)).toBe("/var/lib/runlater/postgres");
+  expect(socketDirectoryFor(`/var/lib/${"x".repeat(100)}`, 54321)).toBeNull();
+});
