@@ -15,6 +15,10 @@ const BENCH_TABLE = "bench_tasks";
 /** The baseline's single-row INSERT: id, organisation and URL as $1, $2, $3, due in an hour. */
 export const SINGLE_ROW_INSERT = `INSERT INTO ${BENCH_TABLE} (id, organization_id, url, run_at) VALUES ($1, $2, $3, now() + interval '1 hour')`;
 
+/** The baseline's batch: the rows of ids $1, all of organisation $2 and URL $3, in one statement. */
+export const MULTI_ROW_INSERT = `INSERT INTO ${BENCH_TABLE} (id, organization_id, url, run_at)
+  SELECT id, $2, $3, now() + interval '1 hour' FROM unnest($1::uuid[]) AS id`;
+
 /** The rows of a batch in one statement, each with its own URL ($3), as the stack ceiling writes them (ceiling-server.ts). */
 export const MULTI_ROW_INSERT_PER_URL = `INSERT INTO ${BENCH_TABLE} (id, organization_id, url, run_at)
   SELECT id, $2, url, now() + interval '1 hour' FROM unnest($1::uuid[], $3::text[]) AS t(id, url)`;
@@ -76,8 +80,6 @@ export async function rawMultiRowInserts(
   await prepareBenchTable(databaseUrl);
   const clients = await connectAll(databaseUrl, options.connections);
   try {
-    const text = `INSERT INTO ${BENCH_TABLE} (id, organization_id, url, run_at)
-                  SELECT id, $2, $3, now() + interval '1 hour' FROM unnest($1::uuid[]) AS id`;
     let next = 0;
     let rows = 0;
     const started = performance.now();
@@ -86,7 +88,11 @@ export async function rawMultiRowInserts(
         while (next < options.statements) {
           next += 1;
           const ids = Array.from({ length: options.rowsPerStatement }, () => uuidv7());
-          await client.query({ name: "bench-insert-many", text, values: [ids, options.organizationId, options.targetUrl] });
+          await client.query({
+            name: "bench-insert-many",
+            text: MULTI_ROW_INSERT,
+            values: [ids, options.organizationId, options.targetUrl],
+          });
           rows += ids.length;
         }
       }),

@@ -8,11 +8,14 @@
  */
 import type pg from "pg";
 import { DEFAULT_SCHEMA, fetchNextJob } from "pg-boss/dist/plans.js";
+import { v7 as uuidv7 } from "uuid";
 import { CLAIM_READ_SQL, CLAIM_WRITE_SQL } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE } from "../server/services/dispatch-queue.js";
 import { ADMIT_UNQUEUED_SQL, TOP_UP_UNQUEUED_SQL, WAITING_QUEUES_SQL } from "../server/services/queues.js";
+import { insertTasksQuery, type TaskToInsert } from "../server/services/tasks.js";
 import { NEXT_DUE_SQL } from "../worker/dispatch-wakeups.js";
 import { DEFAULT_ORGANIZATION_CONCURRENCY } from "../worker/dispatcher.js";
+import { MULTI_ROW_INSERT } from "./baselines.js";
 import { withClient } from "./harness.js";
 
 /** What one statement's plan says, in short (the JSON keeps all of it). */
@@ -112,6 +115,8 @@ interface ExplainOutput {
   Plan: PlanNode;
   "Planning Time": number;
   "Execution Time": number;
+  /** Time spent in triggers, foreign-key checks among them (those have a "Constraint Name"). */
+  Triggers?: Array<{ "Trigger Name": string; "Constraint Name"?: string; Time: number; Calls: number }>;
 }
 
 function summarizePlan(output: ExplainOutput): PlanSummary {
@@ -147,23 +152,68 @@ export async function explainHotQueries(databaseUrl: string): Promise<Record<str
   return withClient(databaseUrl, async (client) => {
     const plans: Record<string, PlanSummary> = {};
     for (const [name, query] of Object.entries(await hotQueries(client))) {
-      let output: ExplainOutput | undefined;
-      for (let run = 0; run < 2; run++) {
-        await client.query("BEGIN");
-        try {
-          const { rows } = await client.query<{ "QUERY PLAN": ExplainOutput[] }>(
-            `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${query.text}`,
-            query.values,
-          );
-          output = rows[0]?.["QUERY PLAN"][0];
-        } finally {
-          await client.query("ROLLBACK");
-        }
-      }
-      if (!output) throw new Error(`EXPLAIN ${name} returned no plan`);
-      plans[name] = summarizePlan(output);
+      plans[name] = summarizePlan(await explainWarm(client, name, query));
     }
     return plans;
+  });
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of `query` in a transaction rolled back, twice; the second, warm, run's output. */
+async function explainWarm(client: pg.Client, name: string, query: HotQuery): Promise<ExplainOutput> {
+  let output: ExplainOutput | undefined;
+  for (let run = 0; run < 2; run++) {
+    await client.query("BEGIN");
+    try {
+      const { rows } = await client.query<{ "QUERY PLAN": ExplainOutput[] }>(
+        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${query.text}`,
+        query.values,
+      );
+      output = rows[0]?.["QUERY PLAN"][0];
+    } finally {
+      await client.query("ROLLBACK");
+    }
+  }
+  if (!output) throw new Error(`EXPLAIN ${name} returned no plan`);
+  return output;
+}
+
+/** PostgreSQL's own time for one batch: Runlater's statement and the baseline's, for the same number of tasks. */
+export interface BatchInsertWork {
+  tasks: number;
+  /** Runlater's statement (tasks, their first executions, the live-event triggers), executed. */
+  runlaterMs: number;
+  /** Of which the foreign-key checks (one per row and key: tasks → organisation, executions → organisation and task). */
+  foreignKeyChecksMs: number;
+  /** Of which the statement triggers that publish live events. */
+  eventTriggersMs: number;
+  /** The baseline's multi-row INSERT of as many rows. */
+  baselineMs: number;
+}
+
+/**
+ * Scenario 2's evidence: what the database itself spends on a batch, Runlater's
+ * statement (insertTasksQuery, as batch push runs it) against the baseline's
+ * (bench_tasks must exist: rawMultiRowInserts creates it). Both rolled back.
+ */
+export async function explainBatchInserts(
+  databaseUrl: string,
+  options: { organizationId: string; tasks: TaskToInsert[]; targetUrl: string },
+): Promise<BatchInsertWork> {
+  return withClient(databaseUrl, async (client) => {
+    const runlater = await explainWarm(client, "batch insert", insertTasksQuery(options.organizationId, options.tasks));
+    const baseline = await explainWarm(client, "baseline batch insert", {
+      text: MULTI_ROW_INSERT,
+      values: [options.tasks.map(() => uuidv7()), options.organizationId, options.targetUrl],
+    });
+    const triggers = runlater.Triggers ?? [];
+    const sum = (list: typeof triggers) => list.reduce((total, trigger) => total + trigger.Time, 0);
+    return {
+      tasks: options.tasks.length,
+      runlaterMs: runlater["Execution Time"],
+      foreignKeyChecksMs: sum(triggers.filter((trigger) => trigger["Constraint Name"])),
+      eventTriggersMs: sum(triggers.filter((trigger) => !trigger["Constraint Name"])),
+      baselineMs: baseline["Execution Time"],
+    };
   });
 }
 

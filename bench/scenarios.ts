@@ -4,12 +4,21 @@
  * (every task delivered, none twice) is checked while measuring.
  */
 import { performance } from "node:perf_hooks";
+import { validatePush } from "../server/services/tasks.js";
 import { openLoop, pgBossDispatch, pgBossLatency, rawInsertCommits, rawMultiRowInserts } from "./baselines.js";
 import type { CeilingMode } from "./ceiling-server.js";
 import { type Cleanup, type CpuShares, measureCpu, type RunlaterInstance, sleep, waitUntil, withClient } from "./harness.js";
 import { ApiClient, deliveryCheck, type Sink } from "./http.js";
 import { type CeilingOutcome, captureAnswer, describeCpu, measureHttpCeilings, startCeilingServer } from "./http-ceilings.js";
-import { describePlan, explainHotQueries, type PlanSummary, USES_INDEX_RULE, usesIndex } from "./query-plans.js";
+import {
+  type BatchInsertWork,
+  describePlan,
+  explainBatchInserts,
+  explainHotQueries,
+  type PlanSummary,
+  USES_INDEX_RULE,
+  usesIndex,
+} from "./query-plans.js";
 import { type Row, ratio, summarize } from "./report.js";
 import {
   BATCH_SIZE,
@@ -260,11 +269,16 @@ export async function batchPush(context: ScenarioContext, sink: Sink): Promise<R
     organizationId: organization,
     targetUrl: `${sink.url}/s2`,
   });
+  const databaseWork = await explainBatchInserts(databaseUrl, {
+    organizationId: organization,
+    tasks: tasks.map((task) => validatePush(task, new Date(), { allowPrivateTargets: true })),
+    targetUrl: `${sink.url}/s2`,
+  }).catch((error: Error) => ({ error: error.message.split("\n")[0] ?? String(error) }));
   log(`   ${Math.round(baseline.rowsPerSecond)} rows/s; ceiling: the same batches on the bare stack (Yoga + SOFA)`);
   const ceiling = await measureBatchStackCeiling(context, { payload, organizationId: organization, sinkUrl: sink.url });
   if ("error" in ceiling) log(`   stack ceiling failed: ${ceiling.error}`);
   else log(`   stack ceiling: ${Math.round(ceiling.tasksPerSecond)} tasks/s; ${describeCpu(ceiling.cpu)}`);
-  context.details.batchPush = { seconds, tasksPerSecond, failed, failure, created, baseline, stackCeiling: ceiling };
+  context.details.batchPush = { seconds, tasksPerSecond, failed, failure, created, baseline, stackCeiling: ceiling, databaseWork };
   const batchRatio = ratio(tasksPerSecond, baseline.rowsPerSecond);
   const ceilingFigure = "ceiling: Yoga + SOFA + graphql-jit pushTasks route + 1 multi-row INSERT, no Runlater code";
   return [
@@ -290,6 +304,7 @@ export async function batchPush(context: ScenarioContext, sink: Sink): Promise<R
           ratio: ratio(tasksPerSecond, ceiling.tasksPerSecond),
           note: `ratio = Runlater's tasks/s ÷ this; ${ceiling.failed} batches failed; ${describeCpu(ceiling.cpu)}`,
         },
+    databaseWorkRow(scenario, databaseWork),
     {
       scenario,
       figure: "failed batches or lost tasks",
@@ -300,6 +315,28 @@ export async function batchPush(context: ScenarioContext, sink: Sink): Promise<R
       note: `${sizes.batches - failed} batches accepted, ${created} tasks written${failure ? `; first failure: ${failure}` : ""}`,
     },
   ];
+}
+
+/**
+ * What PostgreSQL alone spends on a batch, Runlater's statement against the baseline's: its ratio (Runlater's time ÷
+ * the baseline's) bounds the batch ratio from above, whatever the server does: at most 1 ÷ this.
+ */
+function databaseWorkRow(scenario: string, work: BatchInsertWork | { error: string }): Row {
+  const figure = `PostgreSQL time per ${BATCH_SIZE.toLocaleString("en-US")}-task statement (EXPLAIN ANALYZE)`;
+  if ("error" in work) return unavailable(scenario, figure, `not measured: ${work.error}`);
+  return {
+    scenario,
+    figure,
+    value: work.runlaterMs,
+    unit: "ms",
+    baseline: work.baselineMs,
+    baselineLabel: `the baseline's ${work.tasks.toLocaleString("en-US")}-row INSERT`,
+    ratio: ratio(work.runlaterMs, work.baselineMs),
+    note:
+      `the database alone caps the batch ratio at ${(work.baselineMs / work.runlaterMs).toFixed(2)}: a task is a tasks row ` +
+      `and an executions row; foreign-key checks ${work.foreignKeyChecksMs.toFixed(1)} ms (3 per task), live-event ` +
+      `triggers ${work.eventTriggersMs.toFixed(1)} ms`,
+  };
 }
 
 /** `batches` POSTs of `payload` to the batch route, BATCH_CONCURRENCY at once; failures counted, the first one kept. */

@@ -317,27 +317,37 @@ const INSERT_TASKS_SQL = { withQueues: insertTasksSql({ withQueues: true }), wit
  */
 export async function insertTasks(db: Queryable, organizationId: string, tasks: TaskToInsert[]): Promise<TaskRow[]> {
   if (tasks.length === 0) return [];
-  const ids = orderedUuidv7s(tasks.length * 2);
-  const taskIds = ids.slice(0, tasks.length);
-  const executionIds = ids.slice(tasks.length);
-  const earliest = Math.min(...tasks.map((task) => task.runAt.getTime()));
-  const withQueues = tasks.some((task) => task.queue !== null);
-  const { rows } = await db.query<{ createdAt: Date }>(withQueues ? INSERT_TASKS_SQL.withQueues : INSERT_TASKS_SQL.withoutQueues, [
-    organizationId,
-    taskIds,
-    executionIds,
-    DISPATCH_CHANNEL,
-    String(earliest),
-    ...INSERTED_TASK_COLUMNS.map((column) =>
-      tasks.map((task) => (column.type === "jsonb" ? JSON.stringify(column.value(task)) : column.value(task))),
-    ),
-  ]);
+  const { taskIds, ...query } = insertTasksQuery(organizationId, tasks);
+  const { rows } = await db.query<{ createdAt: Date }>(query.text, query.values);
   const createdAt = (rows[0] as { createdAt: Date }).createdAt;
   return tasks.map((task, index) => {
     const row: Record<string, unknown> = { id: taskIds[index], organizationId, ...NEW_TASK_DEFAULTS, createdAt, updatedAt: createdAt };
     for (const column of INSERTED_TASK_COLUMNS) row[column.field] = column.value(task);
     return row as unknown as TaskRow;
   });
+}
+
+/** The statement insertTasks runs for `tasks` (non-empty), with the ids it gives them. Exported for bench/query-plans.ts. */
+export function insertTasksQuery(organizationId: string, tasks: TaskToInsert[]): { text: string; values: unknown[]; taskIds: string[] } {
+  const ids = orderedUuidv7s(tasks.length * 2);
+  const taskIds = ids.slice(0, tasks.length);
+  const executionIds = ids.slice(tasks.length);
+  const earliest = Math.min(...tasks.map((task) => task.runAt.getTime()));
+  const withQueues = tasks.some((task) => task.queue !== null);
+  return {
+    text: withQueues ? INSERT_TASKS_SQL.withQueues : INSERT_TASKS_SQL.withoutQueues,
+    values: [
+      organizationId,
+      taskIds,
+      executionIds,
+      DISPATCH_CHANNEL,
+      String(earliest),
+      ...INSERTED_TASK_COLUMNS.map((column) =>
+        tasks.map((task) => (column.type === "jsonb" ? JSON.stringify(column.value(task)) : column.value(task))),
+      ),
+    ],
+    taskIds,
+  };
 }
 
 export async function getTask(db: Queryable, organizationId: string, taskId: string): Promise<TaskRow> {
