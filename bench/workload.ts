@@ -8,8 +8,10 @@ import autocannon from "autocannon";
 import { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { DISPATCH_QUEUE } from "../server/services/dispatch-queue.js";
+import { openLoop } from "./baselines.js";
 import { BENCH_API_KEY, type ChildProcessHandle, type CpuShares, measureCpu, query, withClient } from "./harness.js";
 import type { ApiClient } from "./http.js";
+import { summarize } from "./report.js";
 
 export const BATCH_SIZE = 1000;
 
@@ -106,12 +108,8 @@ export interface CannonResult {
   ids: string[];
 }
 
-/** Single pushes from `connections` keep-alive connections for `seconds` (optionally at `overallRate` req/s in total). */
-export async function cannonPush(
-  baseUrl: string,
-  body: string,
-  options: { connections: number; seconds: number; overallRate?: number },
-): Promise<CannonResult> {
+/** Single pushes from `connections` keep-alive connections for `seconds`, each sent as soon as the last answered. */
+export async function cannonPush(baseUrl: string, body: string, options: { connections: number; seconds: number }): Promise<CannonResult> {
   const ids: string[] = [];
   const started = performance.now();
   const result = await autocannon({
@@ -131,7 +129,6 @@ export async function cannonPush(
     connections: options.connections,
     duration: options.seconds,
     timeout: 30,
-    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
   });
   const durationSeconds = (performance.now() - started) / 1000;
   return {
@@ -141,6 +138,47 @@ export async function cannonPush(
     ok: result["2xx"],
     non2xx: result.non2xx,
     errors: result.errors,
+    durationSeconds,
+    ids,
+  };
+}
+
+/**
+ * Single pushes at a steady `rate`, evenly spaced (open loop: a slow answer delays no later push), over the client's
+ * keep-alive connections (up to 64). Each latency runs from the push's scheduled time, so a late start counts too.
+ * autocannon's own rate limit is not used for this: it sends each connection's quota for a second back to back at the
+ * start of the second (bursts at the peak rate), and its coordinated-omission correction assumes 1 ms between
+ * requests whatever the rate, which fills the histogram with latencies no request had.
+ */
+export async function steadyPush(api: ApiClient, body: string, options: { rate: number; seconds: number }): Promise<CannonResult> {
+  const ids: string[] = [];
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const intervalMs = 1000 / options.rate;
+  const started = performance.now();
+  const pushes = await openLoop(Math.round(options.rate * options.seconds), options.rate, async (index) => {
+    const scheduled = started + index * intervalMs;
+    try {
+      const answer = await api.request("POST", "/api/v1/tasks", body);
+      latencies.push(performance.now() - scheduled);
+      const id = (answer.body as { id?: unknown } | null)?.id;
+      if (answer.status === 201 && typeof id === "string") ids.push(id);
+      else non2xx += 1;
+    } catch {
+      errors += 1;
+    }
+  });
+  await Promise.all(pushes);
+  const durationSeconds = (performance.now() - started) / 1000;
+  const { p50, p99 } = summarize(latencies);
+  return {
+    requestsPerSecond: ids.length / durationSeconds,
+    p50: p50 ?? 0,
+    p99: p99 ?? 0,
+    ok: ids.length,
+    non2xx,
+    errors,
     durationSeconds,
     ids,
   };
