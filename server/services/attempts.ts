@@ -71,6 +71,8 @@ interface ClaimRow {
   current: string;
   previous: string | null;
   busyRun: number | null;
+  /** Whether the organisation has any breaker row (a host failing since its last success): rarely. */
+  anyBreaker: boolean;
 }
 
 export interface TakeOptions {
@@ -148,7 +150,9 @@ export const CLAIM_READ_SQL = `SELECT e.id, e.status, e.attempt, row_to_json(t) 
             CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
               (SELECT max(p.run) FROM executions p
                WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
-            END AS "busyRun"
+            END AS "busyRun",
+            -- Breakers exist only for hosts failing since their last success: most batches need no breaker query.
+            EXISTS (SELECT 1 FROM target_breakers b WHERE b.organization_id = e.organization_id) AS "anyBreaker"
      FROM executions e
      JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
      JOIN organizations o ON o.id = e.organization_id
@@ -189,7 +193,7 @@ async function claimAttempts(client: PoolClient, boss: PgBoss, jobs: AttemptJob[
     row?.status === "PENDING" && row.task.status !== "CANCELLED" && row.busyRun === null;
   const breakers = await findBreakers(
     client,
-    rows.filter(runnable).map((row) => ({ organizationId: row.task.organizationId, url: row.task.url })),
+    rows.filter((row) => runnable(row) && row.anyBreaker).map((row) => ({ organizationId: row.task.organizationId, url: row.task.url })),
   );
 
   const toRun: Array<{ job: AttemptJob; row: ClaimRow; tracked: boolean }> = [];
