@@ -101,6 +101,14 @@ export interface TakenAttempts {
  * heartbeat expired), so no attempt is lost and none needs recovering.
  * Not retried after a deadlock, unlike withTransaction: the dispatcher has
  * counted the jobs already; it simply fetches again.
+ *
+ * The take commits without waiting for its WAL to reach the disk
+ * (synchronous_commit off, for this transaction only): every push's request
+ * waits for this commit, and losing it costs no work. Only a crash of
+ * PostgreSQL itself within a fraction of a second of the commit can lose it,
+ * and then the take is undone as a whole: its attempts are due again and run
+ * again (at least once, as always: a request may have gone out). The attempts'
+ * outcomes, like pushes, are committed durably (attempt-settler.ts).
  */
 export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions): TakenAttempts {
   let announceJobs!: (jobs: Job<DispatchJobData>[]) => void;
@@ -115,7 +123,8 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
       throw error;
     });
     try {
-      await client.query("BEGIN");
+      // One round trip for both statements (simple query protocol).
+      await client.query("BEGIN; SET LOCAL synchronous_commit = off");
       await admitDueUnqueuedAttempts(client, boss, options.admission);
       const fetched = await boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
         batchSize: options.batchSize,
