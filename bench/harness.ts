@@ -162,6 +162,27 @@ async function closePool(url: string): Promise<void> {
   await pool?.end().catch(() => {});
 }
 
+/**
+ * Waits (up to `timeoutMs`) until no VACUUM runs on the server: a worker that has just drained a backlog vacuums the
+ * tables it churned (worker/churn-vacuum.ts), and a baseline or a latency measured meanwhile would share the
+ * machine with it. Gives the worker a moment to start first. Returns the seconds waited.
+ */
+export async function waitForVacuums(url: string, timeoutMs = 300_000): Promise<number> {
+  const started = performance.now();
+  await sleep(1000);
+  const running = async () =>
+    Number(
+      (
+        await query<{ count: string }>(
+          url,
+          `SELECT count(*) AS count FROM pg_stat_activity WHERE state = 'active' AND query ILIKE 'VACUUM%' AND pid <> pg_backend_pid()`,
+        )
+      )[0]?.count ?? 0,
+    );
+  await waitUntil(async () => (await running()) === 0, { timeoutMs, intervalMs: 250 });
+  return (performance.now() - started) / 1000;
+}
+
 export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, application_name: "runlater-bench" });
   client.on("error", () => {});

@@ -7,7 +7,16 @@ import { performance } from "node:perf_hooks";
 import { validatePush } from "../server/services/tasks.js";
 import { openLoop, pgBossDispatch, pgBossLatency, rawInsertCommits, rawMultiRowInserts } from "./baselines.js";
 import type { CeilingMode } from "./ceiling-server.js";
-import { type Cleanup, type CpuShares, measureCpu, type RunlaterInstance, sleep, waitUntil, withClient } from "./harness.js";
+import {
+  type Cleanup,
+  type CpuShares,
+  measureCpu,
+  type RunlaterInstance,
+  sleep,
+  waitForVacuums,
+  waitUntil,
+  withClient,
+} from "./harness.js";
 import { ApiClient, deliveryCheck, type Sink } from "./http.js";
 import { type CeilingOutcome, captureAnswer, describeCpu, measureHttpCeilings, startCeilingServer } from "./http-ceilings.js";
 import {
@@ -460,6 +469,7 @@ export async function dispatchThroughput(context: ScenarioContext, sink: Sink): 
   });
   log(`   ${measured.executionsPerSecond === null ? "did not finish" : `${Math.round(measured.executionsPerSecond)} executions/s`}`);
 
+  log(`   waited ${(await waitForVacuums(databaseUrl)).toFixed(1)} s for the worker's vacuum after the drain`);
   log(`   baseline: raw pg-boss, ${sizes.dispatchTasks} jobs, burst mode, no-op handler`);
   const baseline = await pgBossDispatch(databaseUrl, { jobs: sizes.dispatchTasks, timeoutMs: dispatchTimeoutMs(sizes.dispatchTasks) });
   context.details.dispatchThroughput = { method, ...measured, baseline };
@@ -496,6 +506,8 @@ export async function dispatchLatency(context: ScenarioContext, sink: Sink): Pro
   const url = `${sink.url}/s4`;
   const count = sizes.latencyRate * sizes.latencySeconds;
   log(`4. dispatch latency: ${sizes.latencyRate} pushes/s for ${sizes.latencySeconds} s, due now`);
+  const vacuumWait = await waitForVacuums(instance.database.url);
+  if (vacuumWait > 1.5) log(`   waited ${vacuumWait.toFixed(1)} s for the worker's vacuum`);
   // Warm-up (connections, JIT), not measured.
   const warmup = await Promise.all(Array.from({ length: 10 }, () => pushOne(instance.api, { url })));
   await waitUntil(() => warmup.every((id) => sink.deliveries.has(id)), { timeoutMs: 15_000 });
