@@ -7,8 +7,9 @@
  *
  * CEILING_MODE=stack measures the stack the brief prescribes instead of
  * node:http alone: Yoga with the SOFA REST plugin and graphql-jit (Runlater's
- * REST configuration) serving Runlater's own `pushTask` route from
- * schema.graphql, whose resolver does that one INSERT and returns the task.
+ * REST configuration) serving Runlater's own `pushTask` and `pushTasks`
+ * routes from schema.graphql, whose resolvers do that one INSERT (one
+ * multi-row INSERT for a batch) and answer as Runlater does.
  * No Runlater code runs (no authentication, validation or services): what it
  * reaches is what any push built on this stack can reach on this machine.
  *
@@ -49,9 +50,12 @@ function env(name: string): string {
 }
 
 let pool: pg.Pool | undefined;
+/** One pool for the process, made on first use (mode bare needs none). */
 function benchPool(): pg.Pool {
-  pool ??= new pg.Pool({ connectionString: env("DATABASE_URL"), max: POOL_SIZE, application_name: "runlater-bench-ceiling" });
-  pool.on("error", () => {});
+  if (!pool) {
+    pool = new pg.Pool({ connectionString: env("DATABASE_URL"), max: POOL_SIZE, application_name: "runlater-bench-ceiling" });
+    pool.on("error", () => {});
+  }
   return pool;
 }
 
