@@ -10,6 +10,7 @@ import { prepareBenchTable } from "./baselines.js";
 import type { CannedAnswer, CeilingMode } from "./ceiling-server.js";
 import { type ChildProcessHandle, type Cleanup, type CpuShares, findFreePort, projectRoot, superviseChild, waitUntil } from "./harness.js";
 import type { ApiClient, RawApiAnswer } from "./http.js";
+import { firstLine } from "./report.js";
 import { type CannonResult, type LoadSettings, measurePushLoad } from "./workload.js";
 
 /** The load generator's figures for Runlater's push route, measured against a ceiling server instead. */
@@ -23,20 +24,19 @@ export type CeilingOutcome = CeilingMeasurement | { mode: CeilingMode; error: st
 const CEILING_MODES: CeilingMode[] = ["bare", "insert", "stack"];
 
 /**
- * Captures Runlater's answer to one real push of `load.body`, then measures both
- * ceilings with it. A failure becomes that ceiling's `error`, not the scenario's.
+ * Captures Runlater's answer to one real push of `load.body`, then measures every
+ * ceiling (CEILING_MODES) with it. A failure becomes that ceiling's `error`, not the scenario's.
  */
 export async function measureHttpCeilings(
   api: ApiClient,
   options: { databaseUrl: string; organizationId: string; load: LoadSettings; cleanup: Cleanup; log: (message: string) => void },
 ): Promise<{ answer: { bytes: number; headers: CannedAnswer["headers"] } | null; ceilings: CeilingOutcome[] }> {
-  const failed = (error: unknown) => (error as Error).message.split("\n")[0] ?? String(error);
   let answer: CannedAnswer;
   try {
     answer = await captureAnswer(api, options.load.body);
     await prepareBenchTable(options.databaseUrl);
   } catch (error) {
-    return { answer: null, ceilings: CEILING_MODES.map((mode) => ({ mode, error: failed(error) })) };
+    return { answer: null, ceilings: CEILING_MODES.map((mode) => ({ mode, error: firstLine(error) })) };
   }
   const ceilings: CeilingOutcome[] = [];
   for (const mode of CEILING_MODES) {
@@ -46,7 +46,7 @@ export async function measureHttpCeilings(
       ceilings.push(measured);
     } catch (error) {
       options.log(`   ceiling (${mode}) failed: ${(error as Error).stack ?? error}`);
-      ceilings.push({ mode, error: failed(error) });
+      ceilings.push({ mode, error: firstLine(error) });
     }
   }
   return { answer: { bytes: Buffer.from(answer.bodyBase64, "base64").length, headers: answer.headers }, ceilings };

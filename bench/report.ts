@@ -24,6 +24,11 @@ export interface Row {
   note?: string;
 }
 
+/** The first line of an error's message: what a table row or a log line says of a failure. */
+export function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split("\n")[0] ?? error.message) : String(error);
+}
+
 /** Percentile by nearest rank of an ascending array; null when empty. */
 export function percentile(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;

@@ -22,7 +22,7 @@ import {
 } from "./harness.js";
 import { startSink } from "./http.js";
 import { REALTIME_FULL, REALTIME_QUICK, realtimeDelay } from "./realtime.js";
-import { describeMachine, type MachineInfo, type Row, renderMachine, renderTable, writeResults } from "./report.js";
+import { describeMachine, firstLine, type MachineInfo, type Row, renderMachine, renderTable, writeResults } from "./report.js";
 import {
   type BacklogPoint,
   backlogPoint,
@@ -103,7 +103,7 @@ async function main(): Promise<number> {
       rows.push(...(await withTimeout(work(), timeoutMs, name)));
     } catch (error) {
       log(`${name} failed: ${(error as Error).stack ?? error}`);
-      rows.push({ scenario: name, figure: "error", value: null, unit: "", note: `failed: ${(error as Error).message.split("\n")[0]}` });
+      rows.push({ scenario: name, figure: "error", value: null, unit: "", note: `failed: ${firstLine(error)}` });
     } finally {
       durations[name] = Math.round((performance.now() - started) / 100) / 10;
     }

@@ -28,7 +28,7 @@ import {
   USES_INDEX_RULE,
   usesIndex,
 } from "./query-plans.js";
-import { type Row, ratio, summarize } from "./report.js";
+import { firstLine, type Row, ratio, summarize } from "./report.js";
 import {
   BATCH_SIZE,
   type BatchProbe,
@@ -279,7 +279,7 @@ export async function batchPush(context: ScenarioContext, sink: Sink): Promise<R
     organizationId: organization,
     tasks: tasks.map((task) => validatePush(task, new Date(), { allowPrivateTargets: true })),
     targetUrl: `${sink.url}/s2`,
-  }).catch((error: Error) => ({ error: error.message.split("\n")[0] ?? String(error) }));
+  }).catch((error: unknown) => ({ error: firstLine(error) }));
   log(`   ${Math.round(baseline.rowsPerSecond)} rows/s; ceiling: the same batches on the bare stack (Yoga + SOFA)`);
   const ceiling = await measureBatchStackCeiling(context, { payload, organizationId: organization, sinkUrl: sink.url });
   if ("error" in ceiling) log(`   stack ceiling failed: ${ceiling.error}`);
@@ -387,8 +387,8 @@ async function measureBatchStackCeiling(
       organizationId: options.organizationId,
       cleanup: context.cleanup,
     });
+    const api = new ApiClient(ceiling.url, "none");
     try {
-      const api = new ApiClient(ceiling.url, "none");
       await pushBatches(api, options.payload, BATCH_CONCURRENCY);
       const { result, cpu } = await measureCpu({ "ceiling server": ceiling.process }, () =>
         pushBatches(api, options.payload, sizes.batches),
@@ -396,10 +396,11 @@ async function measureBatchStackCeiling(
       const accepted = (sizes.batches - result.failed) * BATCH_SIZE;
       return { tasksPerSecond: accepted / result.seconds, failed: result.failed, cpu };
     } finally {
+      await api.close();
       await ceiling.stop();
     }
   } catch (error) {
-    return { error: (error as Error).message.split("\n")[0] ?? String(error) };
+    return { error: firstLine(error) };
   }
 }
 
