@@ -40,7 +40,10 @@ export class DispatchWakeups {
   private timer: NodeJS.Timeout | null = null;
   private timerDueAt = Number.POSITIVE_INFINITY;
   private waiter: (() => void) | null = null;
+  /** A wake-up for work (notification, timer, backstop) arrived while the loop was busy. */
   private pendingWake = false;
+  /** An attempt left a stage while the loop was busy (see wakeForRoom). */
+  private pendingRoom = false;
   private stopped = false;
 
   constructor(
@@ -64,8 +67,9 @@ export class DispatchWakeups {
 
   /** Resolves at the next wake-up (notification, timer, backstop or stop). */
   async waitForWork(): Promise<void> {
-    if (this.pendingWake || this.stopped) {
+    if (this.pendingWake || this.pendingRoom || this.stopped) {
       this.pendingWake = false;
+      this.pendingRoom = false;
       return;
     }
     await new Promise<void>((resolve) => {
@@ -82,6 +86,21 @@ export class DispatchWakeups {
     this.waiter = null;
     if (waiter) waiter();
     else this.pendingWake = true;
+  }
+
+  /**
+   * Wakes the loop because an attempt left a stage: room for more, not new work. Unlike a wake for work, one that
+   * arrived while the loop was busy can be forgotten (forgetRoom) once the loop knows nothing is left to take.
+   */
+  wakeForRoom(): void {
+    const waiter = this.waiter;
+    this.waiter = null;
+    if (waiter) waiter();
+    else this.pendingRoom = true;
+  }
+
+  forgetRoom(): void {
+    this.pendingRoom = false;
   }
 
   /** Arms the timer for `dueAt` (epoch ms) unless an earlier one is armed. */
@@ -106,15 +125,19 @@ export class DispatchWakeups {
     );
   }
 
-  /** After a fetch found less than it asked for: arm the timer for the next attempt due. */
-  async armForNextDue(): Promise<void> {
-    const { rows } = await this.pool.query<{ due: Date }>(NEXT_DUE_SQL);
+  /**
+   * After a fetch found less than it asked for: arms the timer for the next attempt due. Says whether that attempt is
+   * due already (left unfetched: its organisation is at its limit, or another worker just took it) or later (or none).
+   */
+  async armForNextDue(): Promise<"due" | "later"> {
+    const { rows } = await this.pool.query<{ due: Date }>({ name: "runlater-next-due", text: NEXT_DUE_SQL });
     const due = rows[0]?.due.getTime();
-    if (due === undefined) return;
+    if (due === undefined) return "later";
     const now = Date.now();
     // Not due yet: wake just after its time (a timer may fire up to a millisecond early). Due already but not fetched:
     // look again in a while, not in a tight loop.
     this.wakeAt(due > now ? due + TIMER_MARGIN_MS : now + DUE_BUT_NOT_FETCHED_RETRY_MS);
+    return due > now ? "later" : "due";
   }
 
   private clearTimer(): void {

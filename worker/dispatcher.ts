@@ -72,6 +72,12 @@ export class Dispatcher {
   private lastTakeWasFull = true;
   /** After a take failed to commit, the loop waits until then. */
   private pauseTakingUntil = 0;
+  /**
+   * Set while the loop waits after a short take with nothing due left to fetch: an attempt leaving a stage then frees
+   * room nothing is waiting for, and a take would find nothing (measured: 1.3 empty takes per task at 100 tasks/s, six
+   * round trips each). New work wakes the loop by NOTIFY or timer instead.
+   */
+  private caughtUp = false;
   // Every attempt in `inFlight` is in one of three stages, each holding at most `concurrency` attempts:
   /** Fetched, and being claimed or waiting for an HTTP place. */
   private starting = 0;
@@ -122,6 +128,7 @@ export class Dispatcher {
       // settle batch without holding an HTTP place. Each stage holds up to `concurrency` attempts; when settling falls
       // that far behind, the database is the bottleneck and fetching more would only lengthen its queue.
       const free = this.settling >= this.options.concurrency ? 0 : this.options.concurrency - this.starting;
+      this.caughtUp = false;
       if (free <= 0 || Date.now() < this.pauseTakingUntil) {
         await this.wakeups.waitForWork();
         continue;
@@ -178,9 +185,13 @@ export class Dispatcher {
       if (jobs.length < requested && admitted === 0) {
         // Nothing more to take for now (caught up, or organisations at their limits): a moment to clean up after a drain.
         this.churnVacuum.whenIdle();
-        await this.wakeups
-          .armForNextDue()
-          .catch((error) => this.options.logger.error({ err: error }, "reading the next due attempt failed"));
+        const next = await this.wakeups.armForNextDue().catch((error) => {
+          this.options.logger.error({ err: error }, "reading the next due attempt failed");
+          return "unknown" as const;
+        });
+        // An attempt due but not fetched waits for its organisation's slot: a finishing attempt may free it.
+        this.caughtUp = next === "later";
+        if (this.caughtUp) this.wakeups.forgetRoom();
         await this.wakeups.waitForWork();
       }
     }
@@ -212,7 +223,7 @@ export class Dispatcher {
       .catch((error) => this.options.logger.error({ err: error, jobId: job.id }, "attempt failed unexpectedly; its job will be retried"))
       .finally(() => {
         this.inFlight.delete(job.id);
-        this.wakeups.wake();
+        this.roomFreed();
       });
     this.inFlight.set(job.id, run);
   }
@@ -225,7 +236,7 @@ export class Dispatcher {
       if (claim?.kind === "claimed") await this.takeHttpPlace();
     } finally {
       this.starting -= 1;
-      this.wakeups.wake();
+      this.roomFreed();
     }
     if (!claim) return;
     if (claim.kind === "lost") {
@@ -244,7 +255,7 @@ export class Dispatcher {
       this.releaseHttpPlace();
     }
     this.settling += 1;
-    this.wakeups.wake();
+    this.roomFreed();
     let verdict: AttemptVerdict;
     try {
       verdict = await this.settler.settle({ claimed: { ...claim.attempt, jobId: job.id }, outcome });
@@ -256,6 +267,11 @@ export class Dispatcher {
       { taskId: claim.attempt.task.id, attempt: claim.attempt.attempt, outcome: outcome.kind, verdict: verdict.kind },
       "attempt settled",
     );
+  }
+
+  /** An attempt left a stage: the loop may take again, unless it is caught up (see `caughtUp`). */
+  private roomFreed(): void {
+    if (!this.caughtUp) this.wakeups.wakeForRoom();
   }
 
   /** Resolves once the attempt may send its request: at most `concurrency` requests run at once. */

@@ -16,6 +16,14 @@ export function createPool(connectionString: string, options: { max: number; log
   return pool;
 }
 
+/**
+ * Makes the transaction's named statements run their generic plan, prepared once per connection. For statements that
+ * look rows up by arrays of ids (a worker's take and settle), the plan never depends on the values, but PostgreSQL's
+ * default (`auto`) can keep making a custom plan for every execution, because one for a batch of one id looks cheaper:
+ * measured, 0.73 ms of planning per take for a 0.07 ms claim read. Unnamed statements are not affected.
+ */
+export const GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan";
+
 /** SQLSTATEs after which the whole transaction may simply be run again. */
 const RETRYABLE_TRANSACTION_ERRORS = new Set(["40P01", "40001"]); // deadlock_detected, serialization_failure
 const TRANSACTION_ATTEMPTS = 3;
@@ -26,11 +34,17 @@ const TRANSACTION_ATTEMPTS = 3;
  * and its executions in opposite orders, e.g. a cancel racing a worker) is
  * run again; `work` must therefore only act through `client`.
  */
-export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  /** Statements without parameters run right after BEGIN, in its round trip (e.g. GENERIC_PLANS). */
+  options: { settings?: string[] } = {},
+): Promise<T> {
+  const begin = ["BEGIN", ...(options.settings ?? [])].join("; ");
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     try {
-      await client.query("BEGIN");
+      await client.query(begin);
       const result = await work(client);
       await client.query("COMMIT");
       return result;

@@ -22,7 +22,7 @@ import type { Job, PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { DeliveryOutcome } from "../../worker/http-delivery.js";
 import type { Pool, PoolClient } from "../db/pool.js";
-import { withTransaction } from "../db/pool.js";
+import { GENERIC_PLANS, withTransaction } from "../db/pool.js";
 import { scheduleCallbacks } from "./callbacks.js";
 import { overlapSkipReason } from "./cron-schedule.js";
 import { bossDb, DISPATCH_QUEUE, type DispatchJobData, enqueueAttempts, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
@@ -109,6 +109,7 @@ export interface TakenAttempts {
  * and then the take is undone as a whole: its attempts are due again and run
  * again (at least once, as always: a request may have gone out). The attempts'
  * outcomes, like pushes, are committed durably (attempt-settler.ts).
+ * Its named statements run their generic plans (GENERIC_PLANS), as the settle's do.
  */
 export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions): TakenAttempts {
   let announceJobs!: (jobs: Job<DispatchJobData>[]) => void;
@@ -123,8 +124,8 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
       throw error;
     });
     try {
-      // One round trip for both statements (simple query protocol).
-      await client.query("BEGIN; SET LOCAL synchronous_commit = off");
+      // One round trip for the three statements (simple query protocol).
+      await client.query(`BEGIN; SET LOCAL synchronous_commit = off; ${GENERIC_PLANS}`);
       await admitDueUnqueuedAttempts(client, boss, options.admission);
       const fetched = await boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
         batchSize: options.batchSize,
@@ -315,12 +316,16 @@ export async function recordAttemptOutcomes(
     verdict: decideAfterAttempt(outcome, { attempt: claimed.attempt, retries: claimed.task.retries, now }),
   }));
   if (settled.length === 0) return [];
-  await withTransaction(pool, async (client) => {
-    for (const { claimed, outcome } of settled) {
-      await recordTargetOutcome(client, claimed.task.organizationId, claimed.task.url, outcome, { tracked: claimed.breakerTracked, now });
-    }
-    await settleAttempts(client, boss, settled);
-  });
+  await withTransaction(
+    pool,
+    async (client) => {
+      for (const { claimed, outcome } of settled) {
+        await recordTargetOutcome(client, claimed.task.organizationId, claimed.task.url, outcome, { tracked: claimed.breakerTracked, now });
+      }
+      await settleAttempts(client, boss, settled);
+    },
+    { settings: [GENERIC_PLANS] },
+  );
   return settled.map(({ verdict }) => verdict);
 }
 

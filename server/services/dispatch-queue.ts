@@ -20,9 +20,31 @@ export interface DispatchJobData {
   executionId: string;
 }
 
+/**
+ * pg-boss's statements that run on our connections get a name, so each connection prepares them once and reuses
+ * their plan: unnamed, PostgreSQL planned the fetch anew every time (1.25 ms of planning for a 0.4 ms statement, the
+ * largest cost of a take at low load). Bounded, as a few texts inline a value (the fetch's LIMIT); beyond the bound a
+ * statement simply runs unnamed.
+ */
+const bossStatementNames = new Map<string, string>();
+const MAX_NAMED_BOSS_STATEMENTS = 64;
+
+function bossStatementName(text: string): string | undefined {
+  let name = bossStatementNames.get(text);
+  if (name === undefined && bossStatementNames.size < MAX_NAMED_BOSS_STATEMENTS) {
+    name = `runlater-pgboss-${bossStatementNames.size + 1}`;
+    bossStatementNames.set(text, name);
+  }
+  return name;
+}
+
 /** Lets pg-boss run its statements on our connection, inside our transaction. */
 export function bossDb(client: Queryable): Db {
-  return { executeSql: (text, values) => client.query(text, values as unknown[]) };
+  return {
+    executeSql: (text, values) =>
+      // Only statements with parameters are prepared (a text of several statements cannot be).
+      values?.length ? client.query({ name: bossStatementName(text), text, values: values as unknown[] }) : client.query(text),
+  };
 }
 
 export async function ensureDispatchQueue(boss: PgBoss, options: { heartbeatSeconds: number }): Promise<void> {

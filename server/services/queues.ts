@@ -131,7 +131,10 @@ export async function admitDueUnqueuedAttempts(client: Queryable, boss: PgBoss, 
  * outside queues are admitted by the dispatcher's take (attempts.ts).
  */
 export async function admitWaitingQueues(pool: Pool, boss: PgBoss): Promise<{ admitted: number; retryAt: Date | null }> {
-  const { rows: waiting } = await pool.query<{ organizationId: string; name: string }>(WAITING_QUEUES_SQL);
+  const { rows: waiting } = await pool.query<{ organizationId: string; name: string }>({
+    name: "runlater-waiting-queues",
+    text: WAITING_QUEUES_SQL,
+  });
   let admitted = 0;
   let retryAt: Date | null = null;
   for (const queue of waiting) {

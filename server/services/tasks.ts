@@ -318,7 +318,11 @@ const INSERT_TASKS_SQL = { withQueues: insertTasksSql({ withQueues: true }), wit
 export async function insertTasks(db: Queryable, organizationId: string, tasks: TaskToInsert[]): Promise<TaskRow[]> {
   if (tasks.length === 0) return [];
   const { taskIds, ...query } = insertTasksQuery(organizationId, tasks);
-  const { rows } = await db.query<{ createdAt: Date }>(query.text, query.values);
+  const { rows } = await db.query<{ createdAt: Date }>({
+    name: query.text === INSERT_TASKS_SQL.withQueues ? "runlater-insert-tasks-q" : "runlater-insert-tasks",
+    text: query.text,
+    values: query.values,
+  });
   const createdAt = (rows[0] as { createdAt: Date }).createdAt;
   return tasks.map((task, index) => {
     const row: Record<string, unknown> = { id: taskIds[index], organizationId, ...NEW_TASK_DEFAULTS, createdAt, updatedAt: createdAt };

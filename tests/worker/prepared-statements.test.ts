@@ -1,0 +1,77 @@
+/**
+ * A worker's take and settle prepare their statements once per connection
+ * (pg-boss's among them, through bossDb) and run their generic plans
+ * (GENERIC_PLANS): unprepared or custom-planned, PostgreSQL planned the fetch
+ * and the claim read anew on every take, at a cost larger than running them.
+ * PostgreSQL's own view of the connection (pg_prepared_statements) shows it.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordAttemptOutcomes, takeDueAttempts } from "../../server/services/attempts.js";
+import { ALICE_KEY, rest, useTestInstance } from "../helpers/runlater.js";
+
+const runlater = useTestInstance({ role: "server" });
+const services = () => runlater.instance.runtime;
+const groupConcurrency = { default: 5, tiers: {} };
+
+// One connection, so that every take and settle runs on the session whose prepared statements are read.
+let pool: pg.Pool;
+
+beforeAll(() => {
+  pool = new pg.Pool({ connectionString: services().databaseUrl, max: 1 });
+});
+
+afterAll(async () => {
+  await pool?.end();
+});
+
+interface PreparedStatement {
+  name: string;
+  statement: string;
+  genericPlans: number;
+  customPlans: number;
+}
+
+async function preparedStatements(): Promise<PreparedStatement[]> {
+  const { rows } = await pool.query<PreparedStatement>(
+    `SELECT name, statement, generic_plans AS "genericPlans", custom_plans AS "customPlans" FROM pg_prepared_statements`,
+  );
+  return rows;
+}
+
+async function takeAndSettleOne(path: string): Promise<void> {
+  await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/${path}` });
+  const { jobs, claims } = takeDueAttempts(pool, services().boss, {
+    batchSize: 10,
+    admission: { kind: "oldest", limit: 10 },
+    groupConcurrency,
+  });
+  const [job] = await jobs;
+  const claim = (await claims).get(job?.id as string);
+  if (claim?.kind !== "claimed") throw new Error(`expected a claimed attempt, got ${claim?.kind}`);
+  await recordAttemptOutcomes(pool, services().boss, [
+    {
+      claimed: { ...claim.attempt, jobId: job?.id as string },
+      outcome: { kind: "response", status: 200, headers: {}, body: "ok", bodyTruncated: false, durationMs: 1 },
+    },
+  ]);
+}
+
+describe("a worker's prepared statements", () => {
+  it("prepares pg-boss's fetch, insert and complete once per connection, and runs every take and settle statement on its generic plan", async () => {
+    await takeAndSettleOne("prepared-1");
+    await takeAndSettleOne("prepared-2");
+
+    const statements = await preparedStatements();
+    const byName = new Map(statements.map((statement) => [statement.name, statement]));
+    const boss = statements.filter((statement) => statement.name.startsWith("runlater-pgboss-"));
+    expect(boss.map((statement) => statement.statement).join("\n")).toMatch(/FOR UPDATE OF j SKIP LOCKED/); // the fetch
+    expect(boss.some((statement) => /INSERT INTO pgboss\./.test(statement.statement))).toBe(true);
+    expect(boss.some((statement) => /completed_on = pgboss\.job_now\(\)/.test(statement.statement))).toBe(true);
+    for (const name of ["runlater-claim-read", "runlater-claim-write", "runlater-settle-executions", "runlater-health-contexts"]) {
+      expect(byName.get(name), name).toMatchObject({ customPlans: 0 });
+      expect(byName.get(name)?.genericPlans, name).toBeGreaterThanOrEqual(2);
+    }
+    for (const statement of boss) expect(statement.customPlans, statement.statement.slice(0, 80)).toBe(0);
+  });
+});
