@@ -3,12 +3,11 @@
  * tight loop nor sleeps through a due attempt:
  *  - a NOTIFY on DISPATCH_CHANNEL (sent when an attempt is enqueued) wakes it
  *    at once, or arms a timer for the attempt's due time;
- *  - after an idle fetch it asks the database for the next due attempt and arms
- *    the timer for it (covers attempts pushed while this worker was down);
+ *  - after a short take it arms the timer for the next due attempt, which the
+ *    take read (covers attempts pushed while this worker was down);
  *  - a slow backstop poll covers a lost LISTEN connection.
  */
 import pg from "pg";
-import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
 import { DISPATCH_CHANNEL } from "../server/services/dispatch-queue.js";
 
@@ -26,15 +25,6 @@ const TIMER_MARGIN_MS = 1;
 /** The longest delay setTimeout honours. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
-/**
- * The next attempt due. Attempts waiting in a full queue are not counted: the slot's release wakes the workers. Due
- * attempts outside queues are, admitted or not: a take admits only as many as it fetches. Exported for
- * bench/query-plans.ts.
- */
-export const NEXT_DUE_SQL = `SELECT scheduled_for AS due FROM executions
-       WHERE status = 'PENDING' AND (admitted_at IS NOT NULL OR queue IS NULL OR scheduled_for > now())
-       ORDER BY scheduled_for LIMIT 1`;
-
 export class DispatchWakeups {
   private listener: pg.Client | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -48,7 +38,6 @@ export class DispatchWakeups {
 
   constructor(
     private readonly databaseUrl: string,
-    private readonly pool: Pool,
     private readonly logger: Logger,
   ) {}
 
@@ -126,12 +115,12 @@ export class DispatchWakeups {
   }
 
   /**
-   * After a fetch found less than it asked for: arms the timer for the next attempt due. Says whether that attempt is
-   * due already (left unfetched: its organisation is at its limit, or another worker just took it) or later (or none).
+   * After a take found less than it asked for: arms the timer for the next attempt due (which the take read, null if
+   * none). Says whether that attempt is due already (left unfetched: its organisation is at its limit, or another
+   * worker just took it) or later (or never).
    */
-  async armForNextDue(): Promise<"due" | "later"> {
-    const { rows } = await this.pool.query<{ due: Date }>({ name: "runlater-next-due", text: NEXT_DUE_SQL });
-    const due = rows[0]?.due.getTime();
+  armForNextDue(nextDue: Date | null): "due" | "later" {
+    const due = nextDue?.getTime();
     if (due === undefined) return "later";
     const now = Date.now();
     // Not due yet: wake just after its time (a timer may fire up to a millisecond early). Due already but not fetched:

@@ -88,7 +88,7 @@ export class Dispatcher {
   private settling = 0;
 
   constructor(private readonly options: DispatcherOptions) {
-    this.wakeups = new DispatchWakeups(options.databaseUrl, options.pool, options.logger);
+    this.wakeups = new DispatchWakeups(options.databaseUrl, options.logger);
     this.settler = new AttemptSettler(options.pool, options.boss);
     this.churnVacuum = new ChurnVacuum({ pool: options.pool, logger: options.logger, afterSettled: options.vacuumAfterSettled });
     this.refillBatch = Math.max(1, Math.min(MAX_FETCH_BATCH, Math.floor(options.concurrency * REFILL_SHARE)));
@@ -150,7 +150,7 @@ export class Dispatcher {
       const [admission, taken] = await Promise.allSettled([
         this.admitQueuedAttempts(),
         this.organizationTiers().then((tiers) => {
-          const { jobs, claims } = takeDueAttempts(this.options.pool, this.options.boss, {
+          const { jobs, claims, nextDue } = takeDueAttempts(this.options.pool, this.options.boss, {
             batchSize: requested,
             // While takes come back full, admit only what a take fetches, oldest due first: pg-boss's fetch reads every
             // due job it holds (20–43 ms per fetch with 100,000 due jobs, 1 ms with a few hundred), so a backlog waits
@@ -162,7 +162,7 @@ export class Dispatcher {
             // workers) than its limit, so one organisation's backlog never delays another's tasks.
             groupConcurrency: { default: DEFAULT_ORGANIZATION_CONCURRENCY, tiers },
           });
-          return jobs.then((fetched) => ({ jobs: fetched, claims }));
+          return jobs.then((fetched) => ({ jobs: fetched, claims, nextDue }));
         }),
       ]);
       if (admission.status === "rejected") this.options.logger.error({ err: admission.reason }, "admitting waiting attempts failed");
@@ -185,10 +185,9 @@ export class Dispatcher {
       if (jobs.length < requested && admitted === 0) {
         // Nothing more to take for now (caught up, or organisations at their limits): a moment to clean up after a drain.
         this.churnVacuum.whenIdle();
-        const next = await this.wakeups.armForNextDue().catch((error) => {
-          this.options.logger.error({ err: error }, "reading the next due attempt failed");
-          return "unknown" as const;
-        });
+        // A short take read the next attempt due; a failed one (logged above) leaves it unknown.
+        const nextDue = taken.status === "fulfilled" ? await taken.value.nextDue.catch(() => undefined) : undefined;
+        const next = nextDue === undefined ? "unknown" : this.wakeups.armForNextDue(nextDue);
         // An attempt due but not fetched waits for its organisation's slot: a finishing attempt may free it.
         this.caughtUp = next === "later";
         if (this.caughtUp) this.wakeups.forgetRoom();

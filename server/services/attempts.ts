@@ -18,6 +18,7 @@
  * expires, the attempt is recorded as lost, and the task is retried
  * (at-least-once delivery).
  */
+import type { QueryResult } from "pg";
 import type { Job, PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { DeliveryOutcome } from "../../worker/http-delivery.js";
@@ -25,7 +26,15 @@ import type { Pool, PoolClient } from "../db/pool.js";
 import { GENERIC_PLANS, withTransaction } from "../db/pool.js";
 import { scheduleCallbacks } from "./callbacks.js";
 import { overlapSkipReason } from "./cron-schedule.js";
-import { bossDb, DISPATCH_QUEUE, type DispatchJobData, enqueueAttempts, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
+import {
+  bossDb,
+  DISPATCH_QUEUE,
+  type DispatchJobData,
+  enqueueAttempts,
+  insertDispatchJobs,
+  NEXT_DUE_SQL,
+  notifyDue,
+} from "./dispatch-queue.js";
 import { admitDueUnqueuedAttempts, requestAdmission, type UnqueuedAdmission } from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
 import { breakerKey, findBreakers, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
@@ -89,6 +98,11 @@ export interface TakenAttempts {
   jobs: Promise<Job<DispatchJobData>[]>;
   /** The claims of those jobs (see claimAttempts), once committed. Rejects if nothing was committed. */
   claims: Promise<Map<string, ClaimResult>>;
+  /**
+   * After a short take (fewer jobs than batchSize), the next attempt due (NEXT_DUE_SQL; null if none), read in the
+   * commit's round trip; undefined after a full take. Settles with `claims`.
+   */
+  nextDue: Promise<Date | null | undefined>;
 }
 
 /**
@@ -109,7 +123,6 @@ export interface TakenAttempts {
  * and then the take is undone as a whole: its attempts are due again and run
  * again (at least once, as always: a request may have gone out). The attempts'
  * outcomes, like pushes, are committed durably (attempt-settler.ts).
- * Its named statements run their generic plans (GENERIC_PLANS), as the settle's do.
  */
 export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions): TakenAttempts {
   let announceJobs!: (jobs: Job<DispatchJobData>[]) => void;
@@ -118,19 +131,19 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
     announceJobs = resolve;
     failBeforeFetch = reject;
   });
-  const claims = (async () => {
+  const committed = (async (): Promise<{ results: Map<string, ClaimResult>; nextDue: Date | null | undefined }> => {
     const client = await pool.connect().catch((error: unknown) => {
       failBeforeFetch(error);
       throw error;
     });
     try {
-      // One round trip for the three statements (simple query protocol).
-      await client.query(`BEGIN; SET LOCAL synchronous_commit = off; ${GENERIC_PLANS}`);
+      // One round trip for both statements (simple query protocol).
+      await client.query("BEGIN; SET LOCAL synchronous_commit = off");
       await admitDueUnqueuedAttempts(client, boss, options.admission);
       const fetched = await boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
         batchSize: options.batchSize,
         groupConcurrency: options.groupConcurrency,
-        db: bossDb(client),
+        db: bossDb(client, { prepared: false }),
       });
       announceJobs(fetched);
       const results = await claimAttempts(
@@ -138,8 +151,13 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
         boss,
         fetched.map((job) => ({ jobId: job.id, executionId: job.data.executionId })),
       );
+      if (fetched.length < options.batchSize) {
+        // Simple query protocol: one round trip, one result per statement.
+        const [nextDue] = (await client.query(`${NEXT_DUE_SQL}; COMMIT`)) as unknown as [QueryResult<{ due: Date }>, QueryResult];
+        return { results, nextDue: nextDue.rows[0]?.due ?? null };
+      }
       await client.query("COMMIT");
-      return results;
+      return { results, nextDue: undefined };
     } catch (error) {
       failBeforeFetch(error);
       await client.query("ROLLBACK").catch(() => undefined);
@@ -148,9 +166,12 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
       client.release();
     }
   })();
-  // A failure is reported once, through `jobs` when it came before the fetch; `claims` is then not awaited.
+  const claims = committed.then((taken) => taken.results);
+  const nextDue = committed.then((taken) => taken.nextDue);
+  // A failure is reported once, through `jobs` when it came before the fetch; `claims` and `nextDue` are then not awaited.
   claims.catch(() => undefined);
-  return { jobs, claims };
+  nextDue.catch(() => undefined);
+  return { jobs, claims, nextDue };
 }
 
 /** The claim's read: locks the batch's attempts, in order, with their tasks and signing secrets. Exported for bench/query-plans.ts. */

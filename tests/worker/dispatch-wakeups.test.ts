@@ -5,12 +5,11 @@
  * caught-up worker does not run an empty take after every attempt.
  */
 import { describe, expect, it } from "vitest";
-import type { Pool } from "../../server/db/pool.js";
 import { createLogger } from "../../server/logger.js";
 import { DispatchWakeups } from "../../worker/dispatch-wakeups.js";
 
-// The wake-up logic needs no connection: start() (LISTEN) and armForNextDue() are not called.
-const wakeups = () => new DispatchWakeups("postgres://unused", {} as Pool, createLogger({ level: "silent" }));
+// The wake-up logic needs no connection: start() (LISTEN) is not called.
+const wakeups = () => new DispatchWakeups("postgres://unused", createLogger({ level: "silent" }));
 
 /** Whether waitForWork resolves within `ms` (its own backstop is 2 s). */
 async function wakesWithin(subject: DispatchWakeups, ms: number): Promise<boolean> {
