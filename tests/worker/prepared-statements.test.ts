@@ -60,8 +60,8 @@ async function takeAndSettleOne(path: string): Promise<void> {
 
 describe("a worker's prepared statements", () => {
   it("prepares pg-boss's job insert and completion once per connection, not its fetch, and runs the settle's statements on their generic plans", async () => {
-    await takeAndSettleOne("prepared-1");
-    await takeAndSettleOne("prepared-2");
+    // PostgreSQL's plan cache (plan_cache_mode auto) weighs a generic plan after five custom ones.
+    for (let take = 1; take <= 7; take++) await takeAndSettleOne(`prepared-${take}`);
 
     const statements = await preparedStatements();
     const byName = new Map(statements.map((statement) => [statement.name, statement]));
@@ -69,7 +69,8 @@ describe("a worker's prepared statements", () => {
     expect(boss.map((statement) => statement.statement).join("\n")).not.toMatch(/FOR UPDATE OF j SKIP LOCKED/); // the fetch
     expect(boss.some((statement) => /INSERT INTO pgboss\./.test(statement.statement))).toBe(true);
     expect(boss.some((statement) => /completed_on = pgboss\.job_now\(\)/.test(statement.statement))).toBe(true);
-    expect(byName.has("runlater-claim-read")).toBe(true);
+    // A take of one attempt: its claim read keeps the generic plan (with an array of ids, a custom plan every time).
+    expect(byName.get("runlater-claim-read-one")?.genericPlans).toBeGreaterThanOrEqual(1);
     for (const name of ["runlater-settle-executions", "runlater-settle-lock-tasks", "runlater-health-contexts"]) {
       expect(byName.get(name), name).toMatchObject({ customPlans: 0 });
       expect(byName.get(name)?.genericPlans, name).toBeGreaterThanOrEqual(2);
