@@ -170,16 +170,14 @@ async function closePool(url: string): Promise<void> {
 export async function waitForVacuums(url: string, timeoutMs = 300_000): Promise<number> {
   const started = performance.now();
   await sleep(1000);
-  const running = async () =>
-    Number(
-      (
-        await query<{ count: string }>(
-          url,
-          `SELECT count(*) AS count FROM pg_stat_activity WHERE state = 'active' AND query ILIKE 'VACUUM%' AND pid <> pg_backend_pid()`,
-        )
-      )[0]?.count ?? 0,
+  const noneRunning = async () => {
+    const [row] = await query<{ running: boolean }>(
+      url,
+      `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query ILIKE 'VACUUM%' AND pid <> pg_backend_pid()) AS running`,
     );
-  await waitUntil(async () => (await running()) === 0, { timeoutMs, intervalMs: 250 });
+    return row?.running === false;
+  };
+  await waitUntil(noneRunning, { timeoutMs, intervalMs: 250 });
   return (performance.now() - started) / 1000;
 }
 

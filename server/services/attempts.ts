@@ -174,7 +174,7 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
   return { jobs, claims, nextDue };
 }
 
-/** The claim's read: locks the batch's attempts, in order, with their tasks and signing secrets. Exported for bench/query-plans.ts. */
+/** The claim's read for the attempts `match` selects: locks them, in order, with their tasks and signing secrets. */
 const claimReadSql = (match: string) => `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
             CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
             -- A cron slot's run was created ahead of its slot: SKIP_IF_RUNNING is decided now, at the slot.
@@ -190,6 +190,7 @@ const claimReadSql = (match: string) => `SELECT e.id, e.status, e.attempt, row_t
      WHERE ${match}
      ORDER BY e.id
      FOR UPDATE OF e`;
+/** The claim's read of a batch ($1: execution ids). Exported for bench/query-plans.ts. */
 export const CLAIM_READ_SQL = claimReadSql("e.id = ANY($1::uuid[])");
 /**
  * The same for a batch of one, the usual take at a low rate. With an array, PostgreSQL's plan cache kept making a
