@@ -181,8 +181,12 @@ export interface BatchInsertWork {
   tasks: number;
   /** Runlater's statement (tasks, their first executions, the live-event triggers), executed. */
   runlaterMs: number;
-  /** Of which the foreign-key checks (one per row and key: tasks → organisation, executions → organisation and task). */
+  /** Of which the foreign-key checks (one per row and key: tasks → organisation, executions → their task). */
   foreignKeyChecksMs: number;
+  /** Foreign-key checks the statement ran, per task. */
+  foreignKeyChecksPerTask: number;
+  /** Indexes on the rows a task writes (tasks and executions). */
+  indexes: number;
   /** Of which the statement triggers that publish live events. */
   eventTriggersMs: number;
   /** The baseline's multi-row INSERT of as many rows. */
@@ -206,10 +210,16 @@ export async function explainBatchInserts(
     });
     const triggers = runlater.Triggers ?? [];
     const sum = (list: typeof triggers) => list.reduce((total, trigger) => total + trigger.Time, 0);
+    const foreignKeyChecks = triggers.filter((trigger) => trigger["Constraint Name"]);
+    const { rows } = await client.query<{ indexes: number }>(
+      "SELECT count(*)::int AS indexes FROM pg_index WHERE indrelid IN ('tasks'::regclass, 'executions'::regclass)",
+    );
     return {
       tasks: options.tasks.length,
       runlaterMs: runlater["Execution Time"],
-      foreignKeyChecksMs: sum(triggers.filter((trigger) => trigger["Constraint Name"])),
+      foreignKeyChecksMs: sum(foreignKeyChecks),
+      foreignKeyChecksPerTask: foreignKeyChecks.reduce((total, trigger) => total + trigger.Calls, 0) / options.tasks.length,
+      indexes: rows[0]?.indexes ?? 0,
       eventTriggersMs: sum(triggers.filter((trigger) => !trigger["Constraint Name"])),
       baselineMs: baseline["Execution Time"],
     };

@@ -339,8 +339,8 @@ function databaseWorkRow(scenario: string, work: BatchInsertWork | { error: stri
     baselineLabel: `the baseline's ${work.tasks.toLocaleString("en-US")}-row INSERT`,
     ratio: ratio(work.runlaterMs, work.baselineMs),
     note:
-      `a task is a tasks row and an executions row (19 indexes between them); of the ${work.runlaterMs.toFixed(1)} ms, ` +
-      `foreign-key checks ${work.foreignKeyChecksMs.toFixed(1)} ms (3 per task), live-event triggers ` +
+      `a task is a tasks row and an executions row (${work.indexes} indexes between them); of the ${work.runlaterMs.toFixed(1)} ms, ` +
+      `foreign-key checks ${work.foreignKeyChecksMs.toFixed(1)} ms (${work.foreignKeyChecksPerTask} per task), live-event triggers ` +
       `${work.eventTriggersMs.toFixed(1)} ms`,
   };
 }

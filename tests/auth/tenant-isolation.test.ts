@@ -1,4 +1,5 @@
 /** alice and bob in two organisations: neither can see or touch the other's objects, on any route. */
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningInstance } from "../../server/app.js";
 import { createTestDatabase } from "../helpers/database.js";
@@ -88,6 +89,33 @@ describe("GraphQL isolation", () => {
       `{ all: tasks(first: 100) { edges { node { id } } } tasks(first: 100, filter: { status: SCHEDULED }) { edges { node { id } } } }`,
     );
     expect(JSON.stringify(answer.data)).not.toContain(bobsTaskId);
+  });
+});
+
+describe("database isolation", () => {
+  it("refuses an attempt filed under another organisation than its task's", async () => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    // Each insert is rolled back: the other tests see bob's task as it was.
+    const copyRolledBack = async (organizationId: string) => {
+      await client.query("BEGIN");
+      try {
+        return await client.query(
+          `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for)
+           SELECT gen_random_uuid(), $1, task_id, run, attempt + 1, 'PENDING', now() FROM executions WHERE id = $2`,
+          [organizationId, bobsExecutionId],
+        );
+      } finally {
+        await client.query("ROLLBACK");
+      }
+    };
+    try {
+      await expect(copyRolledBack(alice.organizationId)).rejects.toThrow(/executions_task_id_organization_id_fkey/);
+      // The same row under the task's own organisation is accepted: only the mismatch was refused.
+      expect((await copyRolledBack(bob.organizationId)).rowCount).toBe(1);
+    } finally {
+      await client.end();
+    }
   });
 });
 
