@@ -9,7 +9,7 @@
 import type pg from "pg";
 import { DEFAULT_SCHEMA, fetchNextJob } from "pg-boss/dist/plans.js";
 import { v7 as uuidv7 } from "uuid";
-import { CLAIM_READ_SQL, CLAIM_WRITE_SQL } from "../server/services/attempts.js";
+import { CLAIM_SQL, CLAIM_WRITE_SQL } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE, NEXT_DUE_SQL } from "../server/services/dispatch-queue.js";
 import { ADMIT_UNQUEUED_SQL, TOP_UP_UNQUEUED_SQL, WAITING_QUEUES_SQL } from "../server/services/queues.js";
 import { insertTasksQuery, type TaskToInsert } from "../server/services/tasks.js";
@@ -83,7 +83,9 @@ async function hotQueries(client: pg.Client): Promise<Record<string, HotQuery>> 
 
   return {
     // The statements themselves, imported from where they run, so the plans follow the code.
-    claimRead: { text: CLAIM_READ_SQL, values: [claimIds] },
+    // Every take claims what it fetched: lock, read and mark RUNNING in one statement.
+    claim: { text: CLAIM_SQL, values: [claimIds] },
+    // The claim of attempts whose organisation has breaker rows, once their breakers are known to be closed.
     claimWrite: { text: CLAIM_WRITE_SQL, values: [claimIds] },
     // Every wake-up of a worker asks which queues have attempts to admit.
     admissionDue: { text: WAITING_QUEUES_SQL, values: [] },
@@ -226,7 +228,7 @@ export async function explainBatchInserts(
   });
 }
 
-/** "claimRead: 0.52 ms (plan 0.21 + run 0.31), LockRows, 812 buffers, indexes executions_pkey, tasks_pkey". */
+/** "claim: 0.52 ms (plan 0.21 + run 0.31), LockRows, 812 buffers, indexes executions_pkey, tasks_pkey". */
 export function describePlan(name: string, plan: PlanSummary): string {
   const seqScans = plan.seqScans.map((scan) => `${scan.relation} (${scan.rowsRead.toLocaleString("en-US")} rows)`);
   return (

@@ -82,6 +82,8 @@ interface ClaimRow {
   busyRun: number | null;
   /** Whether the organisation has any breaker row (a host failing since its last success): rarely. */
   anyBreaker: boolean;
+  /** Marked RUNNING by the claim itself (runnable, and no breaker rows to check). */
+  claimed: boolean;
 }
 
 export interface TakeOptions {
@@ -174,32 +176,62 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
   return { jobs, claims, nextDue };
 }
 
-/** The claim's read for the attempts `match` selects: locks them, in order, with their tasks and signing secrets. */
-const claimReadSql = (match: string) => `SELECT e.id, e.status, e.attempt, row_to_json(t) AS task, o.signing_secret AS current,
+/**
+ * The claim, in one statement, for the attempts `match` selects: locks them in order and reads them with their tasks
+ * and signing secrets, and marks those that can run now — PENDING, task not cancelled, not skipped by a cron overlap
+ * policy, no breaker row in their organisation — RUNNING with their tasks (`claimed`). The rest come back unclaimed
+ * for the caller to settle or, with breaker rows, to check (CLAIM_WRITE_SQL then claims those whose breaker is
+ * closed). A read and a write used to be two statements: one round trip more on every push's way to its request.
+ * Locking rows in one CTE and updating them in another is the usual queue pattern: the UPDATE works on the rows as
+ * locked (the newest versions), never on the snapshot's.
+ */
+const claimSql = (match: string) => `WITH read AS (
+       SELECT e.id, e.task_id, e.status, e.attempt, row_to_json(t) AS task, t.status AS task_status,
+            o.signing_secret AS current,
             CASE WHEN o.previous_signing_secret_expires_at > now() THEN o.previous_signing_secret END AS previous,
             -- A cron slot's run was created ahead of its slot: SKIP_IF_RUNNING is decided now, at the slot.
             CASE WHEN e.cron_slot IS NOT NULL AND e.attempt = 1 AND t.overlap = 'SKIP_IF_RUNNING' THEN
               (SELECT max(p.run) FROM executions p
                WHERE p.task_id = e.task_id AND p.id <> e.id AND (p.status = 'RUNNING' OR (p.status = 'PENDING' AND p.run < e.run)))
-            END AS "busyRun",
+            END AS busy_run,
             -- Breakers exist only for hosts failing since their last success: most batches need no breaker query.
-            EXISTS (SELECT 1 FROM target_breakers b WHERE b.organization_id = e.organization_id) AS "anyBreaker"
-     FROM executions e
-     JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
-     JOIN organizations o ON o.id = e.organization_id
-     WHERE ${match}
-     ORDER BY e.id
-     FOR UPDATE OF e`;
-/** The claim's read of a batch ($1: execution ids). Exported for bench/query-plans.ts. */
-export const CLAIM_READ_SQL = claimReadSql("e.id = ANY($1::uuid[])");
+            EXISTS (SELECT 1 FROM target_breakers b WHERE b.organization_id = e.organization_id) AS any_breaker
+       FROM executions e
+       JOIN LATERAL (SELECT ${TASK_COLUMNS} FROM tasks WHERE tasks.id = e.task_id) t ON true
+       JOIN organizations o ON o.id = e.organization_id
+       WHERE ${match}
+       ORDER BY e.id
+       FOR UPDATE OF e
+     ),
+     claimed AS (
+       UPDATE executions e SET status = 'RUNNING', started_at = now()
+       FROM read r
+       WHERE e.id = r.id AND r.status = 'PENDING' AND r.task_status <> 'CANCELLED' AND r.busy_run IS NULL AND NOT r.any_breaker
+       RETURNING e.id, e.task_id, e.attempt
+     ),
+     -- Two runs of one cron task in a batch (overlap ALLOW) update its row once: either attempt number will do.
+     running_tasks AS (
+       UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
+       FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
+       WHERE t.id = c.task_id
+     )
+     SELECT r.id, r.status, r.attempt, r.task, r.current, r.previous, r.busy_run AS "busyRun", r.any_breaker AS "anyBreaker",
+            EXISTS (SELECT 1 FROM claimed c WHERE c.id = r.id) AS claimed
+     FROM read r
+     ORDER BY r.id`;
+/** The claim of a batch ($1: execution ids). Exported for bench/query-plans.ts. */
+export const CLAIM_SQL = claimSql("e.id = ANY($1::uuid[])");
 /**
  * The same for a batch of one, the usual take at a low rate. With an array, PostgreSQL's plan cache kept making a
  * custom plan for every take (one for one id looks cheaper than the generic one, sized for an array of unknown
  * length): 0.7 ms of planning for 0.07 ms of work. With one id both plans cost the same, so the generic plan is kept.
  */
-const CLAIM_READ_ONE_SQL = claimReadSql("e.id = $1::uuid");
+const CLAIM_ONE_SQL = claimSql("e.id = $1::uuid");
 
-/** The claim's write: an attempt and its task RUNNING, in one statement. Exported for bench/query-plans.ts. */
+/**
+ * Claims attempts the claim left unclaimed only because their organisation has breaker rows, once their breakers
+ * are known to be closed: the attempts and their tasks RUNNING. Exported for bench/query-plans.ts.
+ */
 export const CLAIM_WRITE_SQL = `WITH claimed AS (
        UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt)
      UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
@@ -224,20 +256,27 @@ async function claimAttempts(client: PoolClient, boss: PgBoss, jobs: AttemptJob[
   const { rows } = await client.query<ClaimRow>(
     // Named: prepared once per connection, these statements run for every batch.
     jobs.length === 1
-      ? { name: "runlater-claim-read-one", text: CLAIM_READ_ONE_SQL, values: [(jobs[0] as AttemptJob).executionId] }
-      : { name: "runlater-claim-read", text: CLAIM_READ_SQL, values: [jobs.map((job) => job.executionId)] },
+      ? { name: "runlater-claim-one", text: CLAIM_ONE_SQL, values: [(jobs[0] as AttemptJob).executionId] }
+      : { name: "runlater-claim", text: CLAIM_SQL, values: [jobs.map((job) => job.executionId)] },
   );
   const rowOf = new Map(rows.map((row) => [row.id, row]));
   const runnable = (row: ClaimRow | undefined): row is ClaimRow =>
     row?.status === "PENDING" && row.task.status !== "CANCELLED" && row.busyRun === null;
   const breakers = await findBreakers(
     client,
-    rows.filter((row) => runnable(row) && row.anyBreaker).map((row) => ({ organizationId: row.task.organizationId, url: row.task.url })),
+    rows
+      .filter((row) => !row.claimed && runnable(row) && row.anyBreaker)
+      .map((row) => ({ organizationId: row.task.organizationId, url: row.task.url })),
   );
 
   const toRun: Array<{ job: AttemptJob; row: ClaimRow; tracked: boolean }> = [];
+  const toClaim: AttemptJob[] = [];
   for (const job of jobs) {
     const row = rowOf.get(job.executionId);
+    if (row?.claimed) {
+      toRun.push({ job, row, tracked: false });
+      continue;
+    }
     if (!runnable(row)) {
       results.set(job.jobId, await settleUnrunnable(client, boss, job, row));
       continue;
@@ -249,16 +288,11 @@ async function claimAttempts(client: PoolClient, boss: PgBoss, jobs: AttemptJob[
       continue;
     }
     toRun.push({ job, row, tracked: breaker?.tracked ?? false });
+    toClaim.push(job);
   }
-  if (toRun.length === 0) return results;
-
-  // One statement for both rows of every attempt; two runs of one cron task in a batch (overlap ALLOW) update its
-  // row once: either attempt number will do.
-  await client.query({
-    name: "runlater-claim-write",
-    text: CLAIM_WRITE_SQL,
-    values: [toRun.map(({ job }) => job.executionId)],
-  });
+  if (toClaim.length > 0) {
+    await client.query({ name: "runlater-claim-write", text: CLAIM_WRITE_SQL, values: [toClaim.map((job) => job.executionId)] });
+  }
   const claimedAt = new Date();
   for (const { job, row, tracked } of toRun) {
     results.set(job.jobId, {
@@ -266,7 +300,7 @@ async function claimAttempts(client: PoolClient, boss: PgBoss, jobs: AttemptJob[
       attempt: {
         executionId: job.executionId,
         attempt: row.attempt,
-        // The row as the claim read it, with what the statement above changed.
+        // The row as the claim read it, with what the claim changed.
         task: { ...reviveTaskRow(row.task), status: "RUNNING", attempts: row.attempt, updatedAt: claimedAt },
         signingSecrets: row.previous ? [row.current, row.previous] : [row.current],
         breakerTracked: tracked,
