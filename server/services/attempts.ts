@@ -415,16 +415,42 @@ interface AttemptToSettle {
   verdict: AttemptVerdict;
 }
 
+/**
+ * The settle's first statement, one round trip for three steps: records the attempts' outcomes ($1-$8), locks their
+ * tasks in id order (a concurrent cancel either sees these outcomes or prevents what follows), and finishes the tasks
+ * whose runs ended ($9-$10: final verdicts of one-off tasks) unless the lock found them cancelled. Returns each locked
+ * task and whether it was cancelled. The ORDER BY makes the lock wait for every outcome written (a sort reads all of
+ * its input first), so rows are taken in the order they always were: attempts, then tasks. Updating rows a sibling CTE
+ * locked is the usual queue pattern: the UPDATE works on the rows as locked.
+ */
+const SETTLE_SQL = `WITH settled AS (
+       UPDATE executions e SET status = s.status, finished_at = now(), duration_ms = s.duration_ms,
+              response_status = s.response_status, response_headers = s.response_headers, response_body = s.response_body,
+              response_body_truncated = s.response_body_truncated, error = s.error
+       FROM unnest($1::uuid[], $2::execution_status[], $3::int[], $4::int[], $5::jsonb[], $6::text[], $7::boolean[], $8::text[])
+         AS s(execution_id, status, duration_ms, response_status, response_headers, response_body, response_body_truncated, error)
+       WHERE e.id = s.execution_id
+       RETURNING e.task_id
+     ),
+     locked AS (
+       SELECT id, status = 'CANCELLED' AS cancelled FROM tasks WHERE id IN (SELECT task_id FROM settled) ORDER BY id FOR UPDATE
+     ),
+     finished AS (
+       UPDATE tasks t SET status = f.status, completed_at = now(), updated_at = now()
+       FROM unnest($9::uuid[], $10::task_status[]) AS f(finished_task_id, status)
+       JOIN locked l ON l.id = f.finished_task_id AND NOT l.cancelled
+       WHERE t.id = f.finished_task_id
+     )
+     SELECT id, cancelled FROM locked`;
+
 async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: AttemptToSettle[]): Promise<void> {
   const responseOf = (outcome: DeliveryOutcome) => (outcome.kind === "response" ? outcome : null);
-  await client.query({
-    name: "runlater-settle-executions",
-    text: `UPDATE executions e SET status = s.status, finished_at = now(), duration_ms = s.duration_ms, response_status = s.response_status,
-            response_headers = s.response_headers, response_body = s.response_body,
-            response_body_truncated = s.response_body_truncated, error = s.error
-     FROM unnest($1::uuid[], $2::execution_status[], $3::int[], $4::int[], $5::jsonb[], $6::text[], $7::boolean[], $8::text[])
-       AS s(execution_id, status, duration_ms, response_status, response_headers, response_body, response_body_truncated, error)
-     WHERE e.id = s.execution_id`,
+  // Runs that end here, if their tasks turn out not to be cancelled: a retry continues the run, a cron task waits for
+  // its next slot (below).
+  const ending = attempts.filter(({ claimed, verdict }) => verdict.kind !== "retry" && claimed.task.type !== "CRON");
+  const { rows } = await client.query<{ id: string; cancelled: boolean }>({
+    name: "runlater-settle",
+    text: SETTLE_SQL,
     values: [
       attempts.map(({ claimed }) => claimed.executionId),
       attempts.map(({ outcome, verdict }) => executionStatusFor(outcome, verdict)),
@@ -438,18 +464,13 @@ async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: Attemp
       attempts.map(({ outcome }) => responseOf(outcome)?.body.replaceAll("\u0000", "\uFFFD") ?? null),
       attempts.map(({ outcome }) => responseOf(outcome)?.bodyTruncated ?? false),
       attempts.map(({ verdict }) => (verdict.kind === "succeeded" ? null : verdict.reason)),
+      ending.map(({ claimed }) => claimed.task.id),
+      ending.map(({ verdict }) => (verdict.kind === "succeeded" ? "SUCCEEDED" : "FAILED")),
     ],
-  });
-  // Lock the tasks (in order): a concurrent cancel must either see these outcomes or prevent the retries.
-  const { rows } = await client.query<{ id: string; cancelled: boolean }>({
-    name: "runlater-settle-lock-tasks",
-    text: "SELECT id, status = 'CANCELLED' AS cancelled FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
-    values: [attempts.map(({ claimed }) => claimed.task.id)],
   });
   const cancelledTasks = new Set(rows.filter((row) => row.cancelled).map((row) => row.id));
 
   const cronTasks: string[] = [];
-  const finishedTasks: Array<{ id: string; status: "SUCCEEDED" | "FAILED" }> = [];
   let queueSlotFreed = false;
   for (const { claimed, verdict } of attempts) {
     const cancelled = cancelledTasks.has(claimed.task.id);
@@ -457,8 +478,6 @@ async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: Attemp
       await scheduleRetry(client, boss, claimed, verdict.delayMs);
     } else if (!cancelled && claimed.task.type === "CRON") {
       cronTasks.push(claimed.task.id);
-    } else if (!cancelled) {
-      finishedTasks.push({ id: claimed.task.id, status: verdict.kind === "succeeded" ? "SUCCEEDED" : "FAILED" });
     }
     // The task no longer holds a slot in its queue: let the next one in.
     if (claimed.task.queue !== null && (verdict.kind !== "retry" || cancelled)) queueSlotFreed = true;
@@ -470,14 +489,6 @@ async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: Attemp
          THEN 'RUNNING'::task_status ELSE 'SCHEDULED'::task_status END, updated_at = now() WHERE t.id = ANY($1::uuid[])`,
       [cronTasks],
     );
-  }
-  if (finishedTasks.length > 0) {
-    await client.query({
-      name: "runlater-settle-finish-tasks",
-      text: `UPDATE tasks t SET status = f.status, completed_at = now(), updated_at = now()
-       FROM unnest($1::uuid[], $2::task_status[]) AS f(finished_task_id, status) WHERE t.id = f.finished_task_id`,
-      values: [finishedTasks.map((task) => task.id), finishedTasks.map((task) => task.status)],
-    });
   }
   // Callbacks (callbackUrl, onFailureUrl) are CALLBACK tasks, written in this transaction with the outcome they report,
   // the task's new status included.

@@ -73,7 +73,7 @@ describe("a worker's prepared statements", () => {
     expect(byName.get("runlater-claim-one")?.genericPlans).toBeGreaterThanOrEqual(1);
     // The claim marked the attempt RUNNING itself: the separate claim write is for attempts behind breaker rows.
     expect(byName.has("runlater-claim-write")).toBe(false);
-    for (const name of ["runlater-settle-executions", "runlater-settle-lock-tasks", "runlater-health-contexts"]) {
+    for (const name of ["runlater-settle", "runlater-health-contexts"]) {
       expect(byName.get(name), name).toMatchObject({ customPlans: 0 });
       expect(byName.get(name)?.genericPlans, name).toBeGreaterThanOrEqual(2);
     }
