@@ -145,7 +145,7 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
       const fetched = await boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
         batchSize: options.batchSize,
         groupConcurrency: options.groupConcurrency,
-        db: bossDb(client, { prepared: false }),
+        db: bossDb(client),
       });
       announceJobs(fetched);
       const results = await claimAttempts(
@@ -419,9 +419,11 @@ interface AttemptToSettle {
  * The settle's first statement, one round trip for three steps: records the attempts' outcomes ($1-$8), locks their
  * tasks in id order (a concurrent cancel either sees these outcomes or prevents what follows), and finishes the tasks
  * whose runs ended ($9-$10: final verdicts of one-off tasks) unless the lock found them cancelled. Returns each locked
- * task and whether it was cancelled. The ORDER BY makes the lock wait for every outcome written (a sort reads all of
- * its input first), so rows are taken in the order they always were: attempts, then tasks. Updating rows a sibling CTE
- * locked is the usual queue pattern: the UPDATE works on the rows as locked.
+ * task and whether it was cancelled. In the plans PostgreSQL makes for it (the outcomes read whole by a hash or semi
+ * join, under the lock's sort), every outcome is written before the first task is locked: the order the settle always
+ * took, attempts then tasks. Data-modifying CTEs have no guaranteed order, so a plan that interleaved them could at
+ * worst deadlock with a claim, and withTransaction retries a deadlock. Updating rows a sibling CTE locked is the usual
+ * queue pattern: the UPDATE works on the rows as locked (checked with concurrent cancels and edits).
  */
 const SETTLE_SQL = `WITH settled AS (
        UPDATE executions e SET status = s.status, finished_at = now(), duration_ms = s.duration_ms,
