@@ -177,6 +177,17 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
 }
 
 /**
+ * The tasks of the attempts a claim made RUNNING (the CTE `claimed`: task ids and attempt numbers) go RUNNING with
+ * them; shared by both claim statements. Two runs of one cron task in a batch (overlap ALLOW) update its row once:
+ * either attempt number will do.
+ */
+const RUNNING_TASKS_CTE = `running_tasks AS (
+       UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
+       FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
+       WHERE t.id = c.task_id
+     )`;
+
+/**
  * The claim, in one statement, for the attempts `match` selects: locks them in order and reads them with their tasks
  * and signing secrets, and marks those that can run now — PENDING, task not cancelled, not skipped by a cron overlap
  * policy, no breaker row in their organisation — RUNNING with their tasks (`claimed`). The rest come back unclaimed
@@ -209,12 +220,7 @@ const claimSql = (match: string) => `WITH read AS (
        WHERE e.id = r.id AND r.status = 'PENDING' AND r.task_status <> 'CANCELLED' AND r.busy_run IS NULL AND NOT r.any_breaker
        RETURNING e.id, e.task_id, e.attempt
      ),
-     -- Two runs of one cron task in a batch (overlap ALLOW) update its row once: either attempt number will do.
-     running_tasks AS (
-       UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
-       FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
-       WHERE t.id = c.task_id
-     )
+     ${RUNNING_TASKS_CTE}
      SELECT r.id, r.status, r.attempt, r.task, r.current, r.previous, r.busy_run AS "busyRun", r.any_breaker AS "anyBreaker",
             EXISTS (SELECT 1 FROM claimed c WHERE c.id = r.id) AS claimed
      FROM read r
@@ -233,10 +239,10 @@ const CLAIM_ONE_SQL = claimSql("e.id = $1::uuid");
  * are known to be closed: the attempts and their tasks RUNNING. Exported for bench/query-plans.ts.
  */
 export const CLAIM_WRITE_SQL = `WITH claimed AS (
-       UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt)
-     UPDATE tasks t SET status = 'RUNNING', attempts = c.attempt, updated_at = now()
-     FROM (SELECT DISTINCT ON (task_id) task_id, attempt FROM claimed) c
-     WHERE t.id = c.task_id`;
+       UPDATE executions SET status = 'RUNNING', started_at = now() WHERE id = ANY($1::uuid[]) RETURNING task_id, attempt
+     ),
+     ${RUNNING_TASKS_CTE}
+     SELECT count(*)::int AS claimed FROM claimed`;
 
 /**
  * Claims the attempts of a fetched batch of jobs, on `client` inside the
@@ -264,9 +270,7 @@ async function claimAttempts(client: PoolClient, boss: PgBoss, jobs: AttemptJob[
     row?.status === "PENDING" && row.task.status !== "CANCELLED" && row.busyRun === null;
   const breakers = await findBreakers(
     client,
-    rows
-      .filter((row) => !row.claimed && runnable(row) && row.anyBreaker)
-      .map((row) => ({ organizationId: row.task.organizationId, url: row.task.url })),
+    rows.filter((row) => runnable(row) && row.anyBreaker).map((row) => ({ organizationId: row.task.organizationId, url: row.task.url })),
   );
 
   const toRun: Array<{ job: AttemptJob; row: ClaimRow; tracked: boolean }> = [];
