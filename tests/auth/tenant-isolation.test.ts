@@ -110,7 +110,7 @@ describe("database isolation", () => {
       }
     };
     try {
-      await expect(copyRolledBack(alice.organizationId)).rejects.toThrow(/executions_task_id_organization_id_fkey/);
+      await expect(copyRolledBack(alice.organizationId)).rejects.toThrow(/executions_organization_id_task_id_fkey/);
       // The same row under the task's own organisation is accepted: only the mismatch was refused.
       expect((await copyRolledBack(bob.organizationId)).rowCount).toBe(1);
     } finally {
