@@ -46,6 +46,13 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
   const serveDashboard = createDashboardHandler(services.config.dashboardDir);
 
   let restBodyValidator: Promise<RestBodyValidator> | null = null;
+  /** Built from the served OpenAPI document once (about half a second of SOFA and Ajv work). */
+  function loadRestBodyValidator(): Promise<RestBodyValidator> {
+    restBodyValidator ??= Promise.resolve(yoga.fetch(`http://runlater.local${OPENAPI_PATH}`)).then(async (response) =>
+      createRestBodyValidator(await response.json(), REST_BASE_PATH),
+    );
+    return restBodyValidator;
+  }
   /** Checks the body read from the socket (`bytes`), so the Request's own body stream is not cloned and read twice. */
   async function validateRestBody(request: Request, url: URL, bytes: Buffer | null): Promise<void> {
     if (!["POST", "PUT", "PATCH"].includes(request.method)) return;
@@ -56,10 +63,7 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
     } catch {
       throw new DomainError("BAD_REQUEST", "the request body is not valid JSON");
     }
-    restBodyValidator ??= Promise.resolve(yoga.fetch(`http://runlater.local${OPENAPI_PATH}`)).then(async (response) =>
-      createRestBodyValidator(await response.json(), REST_BASE_PATH),
-    );
-    (await restBodyValidator)(request.method, url.pathname, body);
+    (await loadRestBodyValidator())(request.method, url.pathname, body);
   }
 
   async function handle(request: http.IncomingMessage): Promise<Response> {
@@ -146,6 +150,14 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
       });
   });
   server.keepAliveTimeout = 65_000;
+  // Built as soon as the server listens rather than by the first REST request, which would wait for it. A failure
+  // here is retried by that request, which then answers 500 and logs it if it fails again.
+  server.once("listening", () => {
+    loadRestBodyValidator().catch((error: unknown) => {
+      restBodyValidator = null;
+      services.logger.warn({ err: error }, "could not build the REST body validator; the first REST request will retry");
+    });
+  });
   if (live) attachGraphQLWebSocket(server, yoga, services, live);
   return server;
 }
