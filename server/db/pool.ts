@@ -25,6 +25,40 @@ export function createPool(connectionString: string, options: { max: number; log
  */
 export const GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan";
 
+/**
+ * A statement prepared on a connection with SQL `PREPARE`, for use inside a simple-query string: `EXECUTE name` shares
+ * the round trip of the statements around it (a BEGIN before it, a COMMIT after it) and still runs a cached plan.
+ * node-postgres's own named statements (the extended protocol) take a round trip each.
+ */
+export interface SessionStatement {
+  /** An SQL identifier, unique among the connection's prepared statements. */
+  name: string;
+  /** The types of $1, $2…; integer parameters only (see executeStatement). */
+  parameterTypes: "int"[];
+  text: string;
+}
+
+const sessionStatementsByConnection = new WeakMap<PoolClient, Set<string>>();
+
+/** Prepares on `client` those of `statements` its connection has not prepared yet: one round trip, only the first time. */
+export async function prepareOnConnection(client: PoolClient, statements: SessionStatement[]): Promise<void> {
+  const prepared = sessionStatementsByConnection.get(client) ?? new Set<string>();
+  sessionStatementsByConnection.set(client, prepared);
+  const missing = statements.filter((statement) => !prepared.has(statement.name));
+  if (missing.length === 0) return;
+  const parameters = (statement: SessionStatement) => (statement.parameterTypes.length ? `(${statement.parameterTypes.join(", ")})` : "");
+  await client.query(missing.map((statement) => `PREPARE ${statement.name}${parameters(statement)} AS ${statement.text}`).join(";\n"));
+  for (const statement of missing) prepared.add(statement.name);
+}
+
+/** The SQL that runs a statement prepared by prepareOnConnection; its integer arguments are written into it. */
+export function executeStatement(statement: SessionStatement, args: number[] = []): string {
+  if (args.length !== statement.parameterTypes.length || !args.every(Number.isSafeInteger)) {
+    throw new Error(`${statement.name} takes ${statement.parameterTypes.length} integer arguments, got ${JSON.stringify(args)}`);
+  }
+  return args.length ? `EXECUTE ${statement.name}(${args.join(", ")})` : `EXECUTE ${statement.name}`;
+}
+
 /** SQLSTATEs after which the whole transaction may simply be run again. */
 const RETRYABLE_TRANSACTION_ERRORS = new Set(["40P01", "40001"]); // deadlock_detected, serialization_failure
 const TRANSACTION_ATTEMPTS = 3;

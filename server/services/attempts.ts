@@ -22,8 +22,8 @@ import type { QueryResult } from "pg";
 import type { Job, PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { DeliveryOutcome } from "../../worker/http-delivery.js";
-import type { Pool, PoolClient } from "../db/pool.js";
-import { GENERIC_PLANS, withTransaction } from "../db/pool.js";
+import type { Pool, PoolClient, SessionStatement } from "../db/pool.js";
+import { executeStatement, GENERIC_PLANS, prepareOnConnection, withTransaction } from "../db/pool.js";
 import { scheduleCallbacks } from "./callbacks.js";
 import { overlapSkipReason } from "./cron-schedule.js";
 import {
@@ -35,7 +35,14 @@ import {
   NEXT_DUE_SQL,
   notifyDue,
 } from "./dispatch-queue.js";
-import { admitDueUnqueuedAttempts, requestAdmission, type UnqueuedAdmission } from "./queues.js";
+import {
+  type AdmittedAttempt,
+  admitUnqueuedSql,
+  createAdmittedJobs,
+  requestAdmission,
+  UNQUEUED_ADMISSION_STATEMENTS,
+  type UnqueuedAdmission,
+} from "./queues.js";
 import { type AttemptVerdict, decideAfterAttempt } from "./retry-policy.js";
 import { breakerKey, findBreakers, type OpenBreaker, recordTargetOutcome } from "./target-breakers.js";
 import { type FinishedRun, recordTasksHealth } from "./task-health.js";
@@ -107,6 +114,13 @@ export interface TakenAttempts {
   nextDue: Promise<Date | null | undefined>;
 }
 
+const NEXT_DUE_STATEMENT: SessionStatement = { name: "runlater_next_due", parameterTypes: [], text: NEXT_DUE_SQL };
+/**
+ * A take's first and last statements run in the round trips of its BEGIN and COMMIT, so they are prepared with SQL
+ * PREPARE on each connection (prepareOnConnection) and keep their plans there.
+ */
+const TAKE_SESSION_STATEMENTS = [...UNQUEUED_ADMISSION_STATEMENTS, NEXT_DUE_STATEMENT];
+
 /**
  * A worker's way to the next due attempts, in one transaction and one commit:
  * admit due first attempts outside queues as `admission` says (give them pg-boss
@@ -139,9 +153,12 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
       throw error;
     });
     try {
-      // One round trip for both statements (simple query protocol).
-      await client.query("BEGIN; SET LOCAL synchronous_commit = off");
-      await admitDueUnqueuedAttempts(client, boss, options.admission);
+      await prepareOnConnection(client, TAKE_SESSION_STATEMENTS);
+      // BEGIN, the take's setting and its admission in one round trip (simple query protocol: a result per statement).
+      const begun = (await client.query(
+        `BEGIN; SET LOCAL synchronous_commit = off; ${admitUnqueuedSql(options.admission)}`,
+      )) as unknown as [QueryResult, QueryResult, QueryResult<AdmittedAttempt>];
+      await createAdmittedJobs(client, boss, begun[2].rows);
       const fetched = await boss.fetch<DispatchJobData>(DISPATCH_QUEUE, {
         batchSize: options.batchSize,
         groupConcurrency: options.groupConcurrency,
@@ -154,8 +171,11 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
         fetched.map((job) => ({ jobId: job.id, executionId: job.data.executionId })),
       );
       if (fetched.length < options.batchSize) {
-        // Simple query protocol: one round trip, one result per statement.
-        const [nextDue] = (await client.query(`${NEXT_DUE_SQL}; COMMIT`)) as unknown as [QueryResult<{ due: Date }>, QueryResult];
+        // In the commit's round trip, as with BEGIN above.
+        const [nextDue] = (await client.query(`${executeStatement(NEXT_DUE_STATEMENT)}; COMMIT`)) as unknown as [
+          QueryResult<{ due: Date }>,
+          QueryResult,
+        ];
         return { results, nextDue: nextDue.rows[0]?.due ?? null };
       }
       await client.query("COMMIT");

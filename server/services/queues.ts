@@ -19,8 +19,8 @@
  * holds stays, in order, until it is resumed.
  */
 import type { PgBoss } from "pg-boss";
-import type { Pool, PoolClient, Queryable } from "../db/pool.js";
-import { withTransaction } from "../db/pool.js";
+import type { Pool, PoolClient, Queryable, SessionStatement } from "../db/pool.js";
+import { executeStatement, withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
 import { ensureQueues, insertDispatchJobs, notifyDue } from "./dispatch-queue.js";
 
@@ -102,17 +102,30 @@ export const TOP_UP_UNQUEUED_SQL = `WITH RECURSIVE awaiting AS (
 /** How a take admits due attempts outside queues before it fetches (see the dispatcher's fetch loop). */
 export type UnqueuedAdmission = { kind: "oldest"; limit: number } | { kind: "top-up" };
 
+const ADMIT_OLDEST_STATEMENT: SessionStatement = { name: "runlater_admit_unqueued", parameterTypes: ["int"], text: ADMIT_UNQUEUED_SQL };
+const TOP_UP_STATEMENT: SessionStatement = { name: "runlater_top_up_unqueued", parameterTypes: [], text: TOP_UP_UNQUEUED_SQL };
+/** What admitUnqueuedSql runs: to be prepared on the connection first (prepareOnConnection). */
+export const UNQUEUED_ADMISSION_STATEMENTS = [ADMIT_OLDEST_STATEMENT, TOP_UP_STATEMENT];
+
 /**
- * Gives due attempts outside queues their pg-boss jobs, on `client` (inside the
- * caller's transaction): the `limit` oldest due, or a top-up of every
- * organisation (TOP_UP_UNQUEUED_SQL). Returns how many.
+ * The statement that marks due attempts outside queues admitted, as `admission` says: the `limit` oldest due, or a
+ * top-up of every organisation (TOP_UP_UNQUEUED_SQL). SQL to run in a simple query (a take runs it in its BEGIN's
+ * round trip); its rows go to createAdmittedJobs.
  */
-export async function admitDueUnqueuedAttempts(client: Queryable, boss: PgBoss, admission: UnqueuedAdmission): Promise<number> {
-  const { rows } = await client.query<{ id: string; organizationId: string; scheduledFor: Date; admittedAt: Date }>(
-    admission.kind === "oldest"
-      ? { name: "runlater-admit-unqueued", text: ADMIT_UNQUEUED_SQL, values: [admission.limit] }
-      : { name: "runlater-top-up-unqueued", text: TOP_UP_UNQUEUED_SQL, values: [] },
-  );
+export function admitUnqueuedSql(admission: UnqueuedAdmission): string {
+  return admission.kind === "oldest" ? executeStatement(ADMIT_OLDEST_STATEMENT, [admission.limit]) : executeStatement(TOP_UP_STATEMENT);
+}
+
+/** An attempt admitUnqueuedSql admitted. */
+export interface AdmittedAttempt {
+  id: string;
+  organizationId: string;
+  scheduledFor: Date;
+  admittedAt: Date;
+}
+
+/** Gives the attempts admitUnqueuedSql admitted their pg-boss jobs, on `client` (inside the same transaction). */
+export async function createAdmittedJobs(client: Queryable, boss: PgBoss, rows: AdmittedAttempt[]): Promise<void> {
   // The jobs start at the transaction's now(), not the clock's (a moment later): a fetch in the same transaction
   // compares start times with now() and would otherwise skip them.
   await insertDispatchJobs(
@@ -121,7 +134,6 @@ export async function admitDueUnqueuedAttempts(client: Queryable, boss: PgBoss, 
     rows.map((row) => ({ executionId: row.id, organizationId: row.organizationId, runAt: row.scheduledFor })),
     { now: rows[0]?.admittedAt },
   );
-  return rows.length;
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
  * A worker's take and settle prepare their statements once per connection
- * (pg-boss's job insert, fetch and completion among them, through bossDb),
+ * (pg-boss's job insert, fetch and completion among them, through bossDb; the
+ * take's admission and next-due read with SQL PREPARE, to share the round
+ * trips of its BEGIN and COMMIT),
  * the settle runs its generic plans (GENERIC_PLANS): custom-planned, the
  * health read cost more to plan than to run; and the take leaves the choice to
  * PostgreSQL's plan cache: forced onto its generic plan, pg-boss's fetch was
@@ -60,7 +62,7 @@ async function takeAndSettleOne(path: string): Promise<void> {
 }
 
 describe("a worker's prepared statements", () => {
-  it("prepares pg-boss's job insert, fetch and completion once per connection, plans the fetch as PostgreSQL chooses, and runs the settle's statements on their generic plans", async () => {
+  it("prepares pg-boss's job insert, fetch and completion and the take's admission and next-due read once per connection, plans the fetch as PostgreSQL chooses, and runs the settle's statements on their generic plans", async () => {
     // PostgreSQL's plan cache (plan_cache_mode auto) weighs a generic plan after five custom ones.
     for (let take = 1; take <= 7; take++) await takeAndSettleOne(`prepared-${take}`);
 
@@ -76,6 +78,13 @@ describe("a worker's prepared statements", () => {
     expect(byName.get("runlater-claim-one")?.genericPlans).toBeGreaterThanOrEqual(1);
     // The claim marked the attempt RUNNING itself: the separate claim write is for attempts behind breaker rows.
     expect(byName.has("runlater-claim-write")).toBe(false);
+    // The admission and the next-due read share the round trips of the take's BEGIN and COMMIT: prepared with SQL
+    // PREPARE once on the connection, executed by every take.
+    const admit = byName.get("runlater_admit_unqueued");
+    expect(admit?.statement).toMatch(/PREPARE runlater_admit_unqueued\(int\) AS UPDATE executions SET admitted_at/);
+    expect((admit?.genericPlans ?? 0) + (admit?.customPlans ?? 0)).toBe(7);
+    // Without parameters, its one plan serves every take.
+    expect(byName.get("runlater_next_due")).toMatchObject({ genericPlans: 7, customPlans: 0 });
     for (const name of ["runlater-settle", "runlater-health-contexts"]) {
       expect(byName.get(name), name).toMatchObject({ customPlans: 0 });
       expect(byName.get(name)?.genericPlans, name).toBeGreaterThanOrEqual(2);
