@@ -40,9 +40,17 @@ export interface SessionStatement {
 
 const sessionStatementsByConnection = new WeakMap<PoolClient, Set<string>>();
 
-/** Prepares on `client` those of `statements` its connection has not prepared yet: one round trip, only the first time. */
+/**
+ * Prepares on `client` those of `statements` its connection has not prepared yet: two round trips the first time,
+ * none after.
+ */
 export async function prepareOnConnection(client: PoolClient, statements: SessionStatement[]): Promise<void> {
-  const prepared = sessionStatementsByConnection.get(client) ?? new Set<string>();
+  const known = sessionStatementsByConnection.get(client);
+  if (known && statements.every((statement) => known.has(statement.name))) return;
+  // The connection's own list, not a guess: PREPARE is not transactional, so a batch that failed half way (and is
+  // tried again by the next call) may have left some of its statements prepared.
+  const { rows } = await client.query<{ name: string }>("SELECT name FROM pg_prepared_statements WHERE from_sql");
+  const prepared = new Set(rows.map((row) => row.name));
   sessionStatementsByConnection.set(client, prepared);
   const missing = statements.filter((statement) => !prepared.has(statement.name));
   if (missing.length === 0) return;

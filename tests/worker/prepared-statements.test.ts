@@ -12,6 +12,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordAttemptOutcomes, takeDueAttempts } from "../../server/services/attempts.js";
+import { NEXT_DUE_SQL } from "../../server/services/dispatch-queue.js";
 import { ALICE_KEY, rest, useTestInstance } from "../helpers/runlater.js";
 
 const runlater = useTestInstance({ role: "server" });
@@ -43,9 +44,9 @@ async function preparedStatements(): Promise<PreparedStatement[]> {
   return rows;
 }
 
-async function takeAndSettleOne(path: string): Promise<void> {
+async function takeAndSettleOne(path: string, on: pg.Pool = pool): Promise<void> {
   await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/${path}` });
-  const { jobs, claims } = takeDueAttempts(pool, services().boss, {
+  const { jobs, claims } = takeDueAttempts(on, services().boss, {
     batchSize: 10,
     admission: { kind: "oldest", limit: 10 },
     groupConcurrency,
@@ -53,7 +54,7 @@ async function takeAndSettleOne(path: string): Promise<void> {
   const [job] = await jobs;
   const claim = (await claims).get(job?.id as string);
   if (claim?.kind !== "claimed") throw new Error(`expected a claimed attempt, got ${claim?.kind}`);
-  await recordAttemptOutcomes(pool, services().boss, [
+  await recordAttemptOutcomes(on, services().boss, [
     {
       claimed: { ...claim.attempt, jobId: job?.id as string },
       outcome: { kind: "response", status: 200, headers: {}, body: "ok", bodyTruncated: false, durationMs: 1 },
@@ -88,6 +89,18 @@ describe("a worker's prepared statements", () => {
     for (const name of ["runlater-settle", "runlater-health-contexts"]) {
       expect(byName.get(name), name).toMatchObject({ customPlans: 0 });
       expect(byName.get(name)?.genericPlans, name).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it("takes on a connection where some of the take's statements are prepared already (PREPARE is not transactional: a batch that failed half way leaves some)", async () => {
+    const other = new pg.Pool({ connectionString: services().databaseUrl, max: 1 });
+    try {
+      await other.query(`PREPARE runlater_next_due AS ${NEXT_DUE_SQL}`);
+      await takeAndSettleOne("prepared-before", other);
+      const { rows } = await other.query<{ name: string }>("SELECT name FROM pg_prepared_statements WHERE from_sql ORDER BY name");
+      expect(rows.map((row) => row.name)).toEqual(["runlater_admit_unqueued", "runlater_next_due", "runlater_top_up_unqueued"]);
+    } finally {
+      await other.end();
     }
   });
 });
