@@ -54,7 +54,7 @@ export async function startRuntime(config: Config, logger: Logger, role: Role): 
       databaseUrl = embedded.connectionString;
       logger.info({ dataDir: config.dataDir }, "using embedded PostgreSQL (set DATABASE_URL to use your own)");
     }
-    const { applied } = await applyMigrations(databaseUrl, (message) => logger.info(message));
+    const { applied } = await applyMigrations(databaseUrl, { log: (message) => logger.info(message) });
     if (applied.length) logger.info({ applied }, "applied database migrations");
 
     const pool = createPool(databaseUrl, { max: config.dbPoolSize, logger, name: `runlater-${role}` });

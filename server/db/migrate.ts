@@ -11,7 +11,10 @@
 // Starters serialize on the advisory lock Prisma Migrate itself takes, so
 // several servers and workers (and a concurrent `prisma migrate deploy`) can
 // start at once. Each migration runs in its own transaction: one that fails
-// leaves neither schema changes nor a row behind.
+// leaves neither schema changes nor a row behind. On a live database (other
+// processes still running the previous version) a migration may lose a
+// deadlock to their writes, or wait for their locks: it waits at most
+// `lockTimeoutMs` per lock and is tried again, rolled back, a few times.
 import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,8 +27,8 @@ const migrationsDirectory = projectPath("prisma", "migrations");
 // chose to identify Migrate", prisma-engines).
 const prismaMigrateAdvisoryLock = 72707369;
 
-// Prisma's own DDL for the table, so `prisma migrate` finds what it expects.
-const createMigrationsTable = `
+// Prisma's own DDL for the table, so `prisma migrate` finds what it expects. Exported for tests.
+export const createMigrationsTable = `
 CREATE TABLE IF NOT EXISTS _prisma_migrations (
     id                      VARCHAR(36) PRIMARY KEY NOT NULL,
     checksum                VARCHAR(64) NOT NULL,
@@ -36,6 +39,17 @@ CREATE TABLE IF NOT EXISTS _prisma_migrations (
     started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
     applied_steps_count     INTEGER NOT NULL DEFAULT 0
 )`;
+
+/** Tries of one migration that lost a deadlock or waited too long for a lock (each rolled back whole). */
+const MIGRATION_ATTEMPTS = 5;
+/** SQLSTATEs after which a migration is simply tried again: deadlock_detected, lock_not_available. */
+const RETRYABLE_MIGRATION_ERRORS = new Set(["40P01", "55P03"]);
+
+export interface MigrationOptions {
+  log?: (message: string) => void;
+  /** How long a migration's statement waits for a lock held by live traffic before the migration is tried again. */
+  lockTimeoutMs?: number;
+}
 
 interface MigrationFile {
   name: string;
@@ -55,7 +69,8 @@ interface MigrationRecord {
  * Throws without changing anything when an applied migration's file was
  * edited, or when a migration is recorded as failed.
  */
-export async function applyMigrations(connectionString: string, log: (msg: string) => void = () => {}): Promise<{ applied: string[] }> {
+export async function applyMigrations(connectionString: string, options: MigrationOptions = {}): Promise<{ applied: string[] }> {
+  const { log = () => {}, lockTimeoutMs = 5000 } = options;
   const migrations = await readMigrationFiles();
   const client = new pg.Client({ connectionString });
   client.on("error", (error) => log(`Migration connection error: ${error.message}`));
@@ -71,7 +86,7 @@ export async function applyMigrations(connectionString: string, log: (msg: strin
     const applied: string[] = [];
     for (const migration of pending) {
       log(`Applying migration ${migration.name}`);
-      await applyMigration(client, migration);
+      await applyMigrationRetrying(client, migration, { log, lockTimeoutMs });
       applied.push(migration.name);
     }
     log(applied.length === 0 ? "Database schema is up to date" : `Applied ${applied.length} migration(s)`);
@@ -108,8 +123,36 @@ function selectPendingMigrations(migrations: MigrationFile[], records: Migration
   return migrations.filter((migration) => !appliedChecksums.has(migration.name));
 }
 
-async function applyMigration(client: pg.Client, migration: MigrationFile): Promise<void> {
-  await client.query("BEGIN");
+async function applyMigrationRetrying(
+  client: pg.Client,
+  migration: MigrationFile,
+  options: { log: (message: string) => void; lockTimeoutMs: number },
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await applyMigration(client, migration, options.lockTimeoutMs);
+      return;
+    } catch (error) {
+      const message = (error as Error).message;
+      const retryable = RETRYABLE_MIGRATION_ERRORS.has((error as { code?: string }).code ?? "");
+      if (retryable && attempt < MIGRATION_ATTEMPTS) {
+        options.log(`Migration ${migration.name} rolled back (${message}); trying again (${attempt + 1} of ${MIGRATION_ATTEMPTS})`);
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        continue;
+      }
+      const advice = retryable
+        ? `other sessions kept the locks it needs through ${MIGRATION_ATTEMPTS} tries; start again when the database is quieter (or stop the other processes first)`
+        : `fix ${join(migrationsDirectory, migration.name, "migration.sql")} and start again`;
+      throw new Error(`Migration ${migration.name} failed and was rolled back: ${message}. Nothing was recorded; ${advice}.`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+async function applyMigration(client: pg.Client, migration: MigrationFile, lockTimeoutMs: number): Promise<void> {
+  // The timeout for this transaction only; a whole number, so it can be written into the statement.
+  await client.query(`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
   try {
     await client.query(
       `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count)
@@ -127,11 +170,7 @@ async function applyMigration(client: pg.Client, migration: MigrationFile): Prom
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK");
-    throw new Error(
-      `Migration ${migration.name} failed and was rolled back: ${(error as Error).message}. ` +
-        `Nothing was recorded; fix ${join(migrationsDirectory, migration.name, "migration.sql")} and start again.`,
-      { cause: error },
-    );
+    throw error;
   }
 }
 
