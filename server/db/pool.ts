@@ -67,6 +67,16 @@ export function executeStatement(statement: SessionStatement, args: number[] = [
   return args.length ? `EXECUTE ${statement.name}(${args.join(", ")})` : `EXECUTE ${statement.name}`;
 }
 
+/**
+ * True when `error` says a prepared statement the client counts on is gone from its session (SQLSTATE 26000: after a
+ * DISCARD ALL, a DEALLOCATE, or a pooler's reset). node-postgres and prepareOnConnection both remember what they
+ * prepared per connection, so such a connection would fail again and again: release it with the error, and the pool
+ * replaces it.
+ */
+export function lostPreparedStatement(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === "26000";
+}
+
 /** SQLSTATEs after which the whole transaction may simply be run again. */
 const RETRYABLE_TRANSACTION_ERRORS = new Set(["40P01", "40001"]); // deadlock_detected, serialization_failure
 const TRANSACTION_ATTEMPTS = 3;
@@ -86,6 +96,7 @@ export async function withTransaction<T>(
   const begin = ["BEGIN", ...(options.settings ?? [])].join("; ");
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query(begin);
       const result = await work(client);
@@ -93,10 +104,11 @@ export async function withTransaction<T>(
       return result;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
+      if (lostPreparedStatement(error)) broken = error as Error;
       const code = (error as { code?: string }).code;
       if (attempt >= TRANSACTION_ATTEMPTS || !code || !RETRYABLE_TRANSACTION_ERRORS.has(code)) throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 }

@@ -23,7 +23,7 @@ import type { Job, PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { DeliveryOutcome } from "../../worker/http-delivery.js";
 import type { Pool, PoolClient, SessionStatement } from "../db/pool.js";
-import { executeStatement, GENERIC_PLANS, prepareOnConnection, withTransaction } from "../db/pool.js";
+import { executeStatement, GENERIC_PLANS, lostPreparedStatement, prepareOnConnection, withTransaction } from "../db/pool.js";
 import { scheduleCallbacks } from "./callbacks.js";
 import { overlapSkipReason } from "./cron-schedule.js";
 import {
@@ -152,6 +152,7 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
       failBeforeFetch(error);
       throw error;
     });
+    let broken: Error | undefined;
     try {
       await prepareOnConnection(client, TAKE_SESSION_STATEMENTS);
       // BEGIN, the take's setting and its admission in one round trip (simple query protocol: a result per statement).
@@ -183,9 +184,10 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
     } catch (error) {
       failBeforeFetch(error);
       await client.query("ROLLBACK").catch(() => undefined);
+      if (lostPreparedStatement(error)) broken = error as Error;
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   })();
   const claims = committed.then((taken) => taken.results);

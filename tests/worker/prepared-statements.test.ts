@@ -103,4 +103,27 @@ describe("a worker's prepared statements", () => {
       await other.end();
     }
   });
+
+  it("replaces a connection whose prepared statements were dropped (DEALLOCATE ALL, a pooler's reset): one take fails, the next takes the attempt", async () => {
+    const other = new pg.Pool({ connectionString: services().databaseUrl, max: 1 });
+    try {
+      await takeAndSettleOne("before-deallocate", other);
+      await other.query("DEALLOCATE ALL");
+      const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/after-deallocate` });
+      const taskId = (pushed.body as { id: string }).id;
+      const failed = takeDueAttempts(other, services().boss, { batchSize: 10, admission: { kind: "top-up" }, groupConcurrency });
+      await expect(failed.jobs).rejects.toMatchObject({ code: "26000" });
+      // Rolled back whole: the attempt is neither admitted nor running.
+      const { rows } = await other.query<{ status: string; admitted: boolean }>(
+        "SELECT status, admitted_at IS NOT NULL AS admitted FROM executions WHERE task_id = $1",
+        [taskId],
+      );
+      expect(rows).toEqual([{ status: "PENDING", admitted: false }]);
+      const { jobs, claims } = takeDueAttempts(other, services().boss, { batchSize: 10, admission: { kind: "top-up" }, groupConcurrency });
+      const [job] = await jobs;
+      expect((await claims).get(job?.id as string)?.kind).toBe("claimed");
+    } finally {
+      await other.end();
+    }
+  });
 });
