@@ -46,12 +46,17 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
   const serveDashboard = createDashboardHandler(services.config.dashboardDir);
 
   let restBodyValidator: Promise<RestBodyValidator> | null = null;
-  /** Built from the served OpenAPI document once (about half a second of SOFA and Ajv work). */
+  /** Built from the served OpenAPI document once (about half a second of SOFA and Ajv work); a failed build is forgotten. */
   function loadRestBodyValidator(): Promise<RestBodyValidator> {
-    restBodyValidator ??= Promise.resolve(yoga.fetch(`http://runlater.local${OPENAPI_PATH}`)).then(async (response) =>
+    if (restBodyValidator) return restBodyValidator;
+    const building = Promise.resolve(yoga.fetch(`http://runlater.local${OPENAPI_PATH}`)).then(async (response) =>
       createRestBodyValidator(await response.json(), REST_BASE_PATH),
     );
-    return restBodyValidator;
+    restBodyValidator = building;
+    building.catch(() => {
+      if (restBodyValidator === building) restBodyValidator = null;
+    });
+    return building;
   }
   /** Checks the body read from the socket (`bytes`), so the Request's own body stream is not cloned and read twice. */
   async function validateRestBody(request: Request, url: URL, bytes: Buffer | null): Promise<void> {
@@ -150,12 +155,11 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
       });
   });
   server.keepAliveTimeout = 65_000;
-  // Built as soon as the server listens rather than by the first REST request, which would wait for it. A failure
-  // here is retried by that request, which then answers 500 and logs it if it fails again.
+  // Built as soon as the server listens rather than by the first REST request, which would wait for it. After a
+  // failure each REST request with a body tries again (answering 500 while it fails).
   server.once("listening", () => {
     loadRestBodyValidator().catch((error: unknown) => {
-      restBodyValidator = null;
-      services.logger.warn({ err: error }, "could not build the REST body validator; the first REST request will retry");
+      services.logger.warn({ err: error }, "could not build the REST body validator; the next REST request will try again");
     });
   });
   if (live) attachGraphQLWebSocket(server, yoga, services, live);
