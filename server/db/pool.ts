@@ -68,13 +68,13 @@ export function executeStatement(statement: SessionStatement, args: number[] = [
 }
 
 /**
- * True when `error` says a prepared statement the client counts on is gone from its session (SQLSTATE 26000: after a
- * DISCARD ALL, a DEALLOCATE, or a pooler's reset). node-postgres and prepareOnConnection both remember what they
- * prepared per connection, so such a connection would fail again and again: release it with the error, and the pool
- * replaces it.
+ * What to hand `client.release` after a transaction failed with `error`: the error itself when a prepared statement
+ * the client counts on is gone from its session (SQLSTATE 26000: after a DISCARD ALL, a DEALLOCATE, or a pooler's
+ * reset), so that the pool closes the connection and opens another. node-postgres and prepareOnConnection both
+ * remember what they prepared per connection: kept, such a connection would fail again and again.
  */
-export function lostPreparedStatement(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === "26000";
+export function releaseReason(error: unknown): Error | undefined {
+  return (error as { code?: string } | null)?.code === "26000" ? (error as Error) : undefined;
 }
 
 /** SQLSTATEs after which the whole transaction may simply be run again. */
@@ -104,7 +104,7 @@ export async function withTransaction<T>(
       return result;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
-      if (lostPreparedStatement(error)) broken = error as Error;
+      broken = releaseReason(error);
       const code = (error as { code?: string }).code;
       if (attempt >= TRANSACTION_ATTEMPTS || !code || !RETRYABLE_TRANSACTION_ERRORS.has(code)) throw error;
     } finally {

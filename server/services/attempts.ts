@@ -23,7 +23,7 @@ import type { Job, PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { DeliveryOutcome } from "../../worker/http-delivery.js";
 import type { Pool, PoolClient, SessionStatement } from "../db/pool.js";
-import { executeStatement, GENERIC_PLANS, lostPreparedStatement, prepareOnConnection, withTransaction } from "../db/pool.js";
+import { executeStatement, GENERIC_PLANS, prepareOnConnection, releaseReason, withTransaction } from "../db/pool.js";
 import { scheduleCallbacks } from "./callbacks.js";
 import { overlapSkipReason } from "./cron-schedule.js";
 import {
@@ -184,7 +184,7 @@ export function takeDueAttempts(pool: Pool, boss: PgBoss, options: TakeOptions):
     } catch (error) {
       failBeforeFetch(error);
       await client.query("ROLLBACK").catch(() => undefined);
-      if (lostPreparedStatement(error)) broken = error as Error;
+      broken = releaseReason(error);
       throw error;
     } finally {
       client.release(broken);
