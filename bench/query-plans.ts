@@ -11,6 +11,7 @@ import { DEFAULT_SCHEMA, fetchNextJob } from "pg-boss/dist/plans.js";
 import { v7 as uuidv7 } from "uuid";
 import { CLAIM_SQL, CLAIM_WRITE_SQL } from "../server/services/attempts.js";
 import { DISPATCH_QUEUE, NEXT_DUE_SQL } from "../server/services/dispatch-queue.js";
+import { LIVE_EXECUTIONS_SQL, LIVE_TASKS_SQL } from "../server/services/live-events.js";
 import { ADMIT_UNQUEUED_SQL, TOP_UP_UNQUEUED_SQL, WAITING_QUEUES_SQL } from "../server/services/queues.js";
 import { insertTasksQuery, type TaskToInsert } from "../server/services/tasks.js";
 import { DEFAULT_ORGANIZATION_CONCURRENCY } from "../worker/dispatcher.js";
@@ -95,6 +96,9 @@ async function hotQueries(client: pg.Client): Promise<Record<string, HotQuery>> 
     admissionTopUp: { text: TOP_UP_UNQUEUED_SQL, values: [] },
     // After a take that found less than it asked for.
     nextDue: { text: NEXT_DUE_SQL, values: [] },
+    // Every batch of live notifications, on each server's LISTEN connection: the attempts named, then their tasks.
+    liveExecutions: { text: LIVE_EXECUTIONS_SQL, values: [claimIds] },
+    liveTasks: { text: LIVE_TASKS_SQL, values: [[], claimIds] },
     // pg-boss's fetch as worker/dispatcher.ts calls it (boss.fetch with batchSize and groupConcurrency).
     pgBossFetch: { text: fetch.text, values: fetch.values },
   };
