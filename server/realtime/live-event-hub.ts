@@ -10,8 +10,9 @@
  *  - Notifications carry ids and statuses, not rows. Each process holds ONE
  *    dedicated LISTEN connection, which also loads the rows (measured: the
  *    API pool's queue under 100 pushes/s added hundreds of milliseconds);
- *    notifications arriving while a batch is being loaded form the next batch. A batch loads rows once, and only for
- *    organisations that have subscribers here, then fans them out. A burst
+ *    notifications arriving while a batch is being loaded form the next batch. A batch loads rows once, and only
+ *    rows some subscription here can receive (by organisation, topic and, for
+ *    attempts, status), then fans them out. A burst
  *    that moves an execution through several states before it is loaded
  *    still yields one event per state: the row is loaded once and emitted
  *    with each notified status in order (its other fields show the latest).
@@ -101,12 +102,14 @@ const DEFAULT_QUEUE_STATS_INTERVAL_MS = 250;
 interface Subscriber<T> {
   organizationId: string;
   accepts(value: T): boolean;
+  /** `executions` only: the statuses `accepts` can let through (all when absent). */
+  statuses?: ReadonlySet<string>;
   stream: BoundedStream<T>;
 }
 
 export class LiveEventHub {
   private readonly topics = new Map<string, Set<Subscriber<unknown>>>();
-  /** Subscriptions per organisation: only these organisations' rows are loaded. */
+  /** Subscriptions per kind and organisation ("kind:organizationId"): what no subscription here can receive is not loaded. */
   private readonly interest = new Map<string, number>();
   private readonly connections = new Set<LiveConnection>();
   private readonly queueRefreshes = new Map<string, { timer: NodeJS.Timeout | null; lastAt: number }>();
@@ -117,6 +120,7 @@ export class LiveEventHub {
   private reconnectDelayMs = RECONNECT_MIN_MS;
   private recheckTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private requestedRowCount = 0;
   private readonly shutdownSteps: Array<() => Promise<void>> = [];
 
   constructor(private readonly options: LiveEventHubOptions) {}
@@ -161,23 +165,31 @@ export class LiveEventHub {
   subscribe<K extends TopicKind>(
     kind: K,
     organizationId: string,
-    options: { key?: string; accepts?: (value: LiveTopics[K]) => boolean; onOverflow?: () => void } = {},
+    options: {
+      key?: string;
+      accepts?: (value: LiveTopics[K]) => boolean;
+      /** `executions` only: attempts notified in another status are not loaded for this subscription. */
+      statuses?: ReadonlySet<string>;
+      onOverflow?: () => void;
+    } = {},
   ): AsyncIterableIterator<LiveTopics[K]> {
     const topic = topicName(kind, organizationId, options.key);
     const subscribers = this.topics.get(topic) ?? new Set();
     this.topics.set(topic, subscribers);
-    this.interest.set(organizationId, (this.interest.get(organizationId) ?? 0) + 1);
+    const interestKey = topicName(kind, organizationId);
+    this.interest.set(interestKey, (this.interest.get(interestKey) ?? 0) + 1);
     const subscriber: Subscriber<LiveTopics[K]> = {
       organizationId,
       accepts: options.accepts ?? (() => true),
+      statuses: options.statuses,
       stream: new BoundedStream<LiveTopics[K]>(
         this.options.subscriberBufferSize,
         () => {
           subscribers.delete(subscriber as unknown as Subscriber<unknown>);
           if (!subscribers.size) this.topics.delete(topic);
-          const remaining = (this.interest.get(organizationId) ?? 1) - 1;
-          if (remaining > 0) this.interest.set(organizationId, remaining);
-          else this.interest.delete(organizationId);
+          const remaining = (this.interest.get(interestKey) ?? 1) - 1;
+          if (remaining > 0) this.interest.set(interestKey, remaining);
+          else this.interest.delete(interestKey);
         },
         () => options.onOverflow?.(),
       ),
@@ -191,6 +203,11 @@ export class LiveEventHub {
     const queue = await getQueue(this.options.pool, organizationId, name);
     const depth = (await queueStats(this.options.pool, organizationId, [name])).get(name) as QueueStats;
     return { ...queue, depth };
+  }
+
+  /** Rows named by the notifications this process has loaded so far (for tests and metrics). */
+  get rowsRequested(): number {
+    return this.requestedRowCount;
   }
 
   /** Number of subscriptions open on this process (for tests and metrics). */
@@ -256,8 +273,9 @@ export class LiveEventHub {
       this.recheckConnections((connection) => connection.organizationId === notification.organizationId);
       return;
     }
-    if (!this.interest.has(notification.organizationId)) return;
-    this.pending.push(notification);
+    const receivable = this.receivable(notification);
+    if (!receivable) return;
+    this.pending.push(receivable);
     // Start on the next turn, so notifications read from the same socket chunk (one commit) form one batch.
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
@@ -270,7 +288,8 @@ export class LiveEventHub {
   private async flush(): Promise<void> {
     try {
       while (this.pending.length) {
-        const batch = this.pending.filter((notification) => this.interest.has(notification.organizationId));
+        // Subscriptions may have ended since these arrived.
+        const batch = this.pending.flatMap((notification) => this.receivable(notification) ?? []);
         this.pending = [];
         const executionIds = new Set<string>();
         const taskIds = new Set<string>();
@@ -286,6 +305,7 @@ export class LiveEventHub {
           list.push(notification);
           byOrganization.set(notification.organizationId, list);
         }
+        this.requestedRowCount += executionIds.size + taskIds.size + monitorIds.size + inboundEventIds.size;
         try {
           // On the LISTEN connection itself: it is otherwise idle, and the API's pool may be busy with pushes.
           const rows = await loadLiveRows(this.listener ?? this.options.pool, {
@@ -308,6 +328,37 @@ export class LiveEventHub {
     } finally {
       this.flushing = null;
     }
+  }
+
+  /**
+   * The part of `notification` some subscription here can receive, or null.
+   * The activity feed and queue depths take every task and attempt of their
+   * organisation (a queue's name is on the loaded task); without them, a task
+   * matters only to its own `task` topic and an attempt only to `executions`
+   * subscriptions that accept its notified status.
+   */
+  private receivable(notification: LiveNotification): LiveNotification | null {
+    const { organizationId } = notification;
+    const has = (kind: TopicKind) => this.interest.has(topicName(kind, organizationId));
+    if (notification.kind === "queue" || notification.kind === "monitor" || notification.kind === "inboundEvent") {
+      return has(notification.kind) ? notification : null;
+    }
+    if (notification.kind === "apiKeyRevoked" || has("activity") || has("queue")) return notification;
+    if (notification.kind === "task") {
+      if (!has("task")) return null;
+      const tasks = notification.tasks.filter((task) => this.topics.has(topicName("task", organizationId, task.id)));
+      if (!tasks.length) return null;
+      return tasks.length === notification.tasks.length ? notification : { ...notification, tasks };
+    }
+    const subscribers = this.topics.get(topicName("executions", organizationId));
+    if (!subscribers) return null;
+    const wanted = (status: string) => {
+      for (const subscriber of subscribers) if (!subscriber.statuses || subscriber.statuses.has(status)) return true;
+      return false;
+    };
+    const executions = notification.executions.filter((execution) => wanted(execution.status));
+    if (!executions.length) return null;
+    return executions.length === notification.executions.length ? notification : { ...notification, executions };
   }
 
   private deliver(

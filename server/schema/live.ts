@@ -98,6 +98,7 @@ builder.subscriptionFields((t) => ({
           (!taskId || execution.taskId === taskId) &&
           (!args.queue || execution.task.queue === args.queue) &&
           (!statuses || statuses.has(execution.status)),
+        statuses: statuses ?? undefined,
         onOverflow: context.dropSlowConsumer,
       });
     },
