@@ -16,6 +16,7 @@ const groupConcurrency = { default: 5, tiers: {} };
 
 afterAll(async () => {
   await services().pool.query("DROP FUNCTION IF EXISTS refuse_claims() CASCADE");
+  await services().pool.query("DROP FUNCTION IF EXISTS refuse_commit() CASCADE");
 });
 
 async function attemptOf(taskId: string) {
@@ -75,6 +76,40 @@ describe("takeDueAttempts", () => {
     });
     expect(await retried.jobs).toHaveLength(1);
     await retried.claims;
+    expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "RUNNING", admitted: true, jobState: "active" });
+  });
+
+  it("rolls everything back when the commit itself fails (its round trip also reads the next due attempt)", async () => {
+    const pushed = await rest<{ id: string }>(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/commit` });
+    // A deferred constraint trigger runs at COMMIT: every statement before it succeeds, the commit fails.
+    await services().pool.query(`
+      CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'RUNNING' AND NEW.task_id = '${pushed.body.id}' THEN RAISE EXCEPTION 'commit refused by the test'; END IF;
+        RETURN NULL;
+      END $$;
+      CREATE CONSTRAINT TRIGGER refuse_commit AFTER UPDATE ON executions DEFERRABLE INITIALLY DEFERRED
+        FOR EACH ROW EXECUTE FUNCTION refuse_commit();`);
+
+    // A short take (one job for a batch of ten): its COMMIT shares a round trip with the next-due read.
+    const failed = takeDueAttempts(services().pool, services().boss, {
+      batchSize: 10,
+      admission: { kind: "oldest", limit: 10 },
+      groupConcurrency,
+    });
+    expect(await failed.jobs).toHaveLength(1);
+    await expect(failed.claims).rejects.toThrow("commit refused by the test");
+    await expect(failed.nextDue).rejects.toThrow("commit refused by the test");
+    expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "PENDING", admitted: false, jobState: null });
+
+    await services().pool.query("DROP FUNCTION refuse_commit() CASCADE");
+    const retried = takeDueAttempts(services().pool, services().boss, {
+      batchSize: 10,
+      admission: { kind: "oldest", limit: 10 },
+      groupConcurrency,
+    });
+    expect(await retried.jobs).toHaveLength(1);
+    expect([...(await retried.claims).values()]).toMatchObject([{ kind: "claimed" }]);
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "RUNNING", admitted: true, jobState: "active" });
   });
 });
