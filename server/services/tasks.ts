@@ -439,10 +439,14 @@ export async function triggerTask(deps: TaskDependencies, organizationId: string
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A malformed id can name nothing: 404, as for an id of another organisation. */
+/**
+ * A malformed id can name nothing: 404, as for an id of another organisation. A well-formed one comes back in
+ * PostgreSQL's own spelling (lower case), so that it compares equal to ids read from the database: a subscription
+ * to taskUpdated(id) with the id in capitals found the task and then never matched its events.
+ */
 export function asUuid(id: string, what = "task"): string {
   if (!UUID.test(id)) throw notFound(what, id);
-  return id;
+  return id.toLowerCase();
 }
 
 /**

@@ -71,6 +71,18 @@ describe("taskUpdated", () => {
     await updates.waitFor((events) => events.some((event) => event.taskUpdated.status === "CANCELLED"));
     expect(updates.events.every((event) => event.taskUpdated.id === taskId)).toBe(true);
   });
+
+  it("follows a task named with its id in capitals (ids are case-insensitive)", async () => {
+    const taskId = await push({ url: `${runlater.sink.url}/later`, delay: "1h" });
+    const updates = live<{ taskUpdated: { id: string; status: string } }>(
+      "subscription ($id: ID!) { taskUpdated(id: $id) { id status } }",
+      { id: taskId.toUpperCase() },
+    );
+    await updates.ready();
+    expect((await rest(runlater.instance, ALICE_KEY, "DELETE", `/tasks/${taskId}`)).status).toBe(200);
+    await updates.waitFor((events) => events.some((event) => event.taskUpdated.status === "CANCELLED"));
+    expect(updates.events.map((event) => event.taskUpdated.id)).toContain(taskId);
+  });
 });
 
 describe("orgActivity", () => {
