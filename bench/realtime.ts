@@ -156,7 +156,8 @@ export async function realtimeDelay(context: ScenarioContext, sink: Sink, sizes:
     const warmUp = await openLoop(sizes.tasksPerSecond * WARM_UP_SECONDS, sizes.tasksPerSecond, (index) =>
       pushOne((tenants[index % tenants.length] as Tenant).api, { url }),
     );
-    await Promise.all(warmUp);
+    const warmUpFailures = (await Promise.all(warmUp)).filter((result) => result instanceof Error);
+    if (warmUpFailures.length) throw new Error(`${warmUpFailures.length} warm-up pushes failed: ${warmUpFailures[0]}`);
     await sleep(2000);
     for (const { subscriber } of subscribers) {
       subscriber.delays.length = 0;

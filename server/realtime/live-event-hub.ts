@@ -10,9 +10,10 @@
  *  - Notifications carry ids and statuses, not rows. Each process holds ONE
  *    dedicated LISTEN connection, which also loads the rows (measured: the
  *    API pool's queue under 100 pushes/s added hundreds of milliseconds);
- *    notifications arriving while a batch is being loaded form the next batch. A batch loads rows once, and only
- *    rows some subscription here can receive (by organisation, topic and, for
- *    attempts, status), then fans them out. A burst
+ *    notifications arriving while a batch is being loaded form the next batch. A batch loads rows once,
+ *    skipping those no subscription here could receive (see receivable():
+ *    by organisation, kind and, for executionUpdates(status:), status), then
+ *    fans them out. A burst
  *    that moves an execution through several states before it is loaded
  *    still yields one event per state: the row is loaded once and emitted
  *    with each notified status in order (its other fields show the latest).
@@ -111,6 +112,8 @@ export class LiveEventHub {
   private readonly topics = new Map<string, Set<Subscriber<unknown>>>();
   /** Subscriptions per kind and organisation ("kind:organizationId"): what no subscription here can receive is not loaded. */
   private readonly interest = new Map<string, number>();
+  /** Subscriptions per organisation: notifications of other organisations are dropped as they arrive. */
+  private readonly organizations = new Map<string, number>();
   private readonly connections = new Set<LiveConnection>();
   private readonly queueRefreshes = new Map<string, { timer: NodeJS.Timeout | null; lastAt: number }>();
   private listener: pg.Client | null = null;
@@ -177,7 +180,8 @@ export class LiveEventHub {
     const subscribers = this.topics.get(topic) ?? new Set();
     this.topics.set(topic, subscribers);
     const interestKey = topicName(kind, organizationId);
-    this.interest.set(interestKey, (this.interest.get(interestKey) ?? 0) + 1);
+    count(this.interest, interestKey, +1);
+    count(this.organizations, organizationId, +1);
     const subscriber: Subscriber<LiveTopics[K]> = {
       organizationId,
       accepts: options.accepts ?? (() => true),
@@ -187,9 +191,8 @@ export class LiveEventHub {
         () => {
           subscribers.delete(subscriber as unknown as Subscriber<unknown>);
           if (!subscribers.size) this.topics.delete(topic);
-          const remaining = (this.interest.get(interestKey) ?? 1) - 1;
-          if (remaining > 0) this.interest.set(interestKey, remaining);
-          else this.interest.delete(interestKey);
+          count(this.interest, interestKey, -1);
+          count(this.organizations, organizationId, -1);
         },
         () => options.onOverflow?.(),
       ),
@@ -205,16 +208,19 @@ export class LiveEventHub {
     return { ...queue, depth };
   }
 
-  /** Rows named by the notifications this process has loaded so far (for tests and metrics). */
+  /**
+   * Ids of executions, tasks, monitors and inbound events that batches on this process have named for loading so far
+   * (tasks loaded only as an execution's task are not counted; for tests and metrics).
+   */
   get rowsRequested(): number {
     return this.requestedRowCount;
   }
 
   /** Number of subscriptions open on this process (for tests and metrics). */
   get subscriptionCount(): number {
-    let count = 0;
-    for (const value of this.interest.values()) count += value;
-    return count;
+    let total = 0;
+    for (const value of this.organizations.values()) total += value;
+    return total;
   }
 
   private publish<K extends TopicKind>(kind: K, organizationId: string, value: LiveTopics[K], key?: string): void {
@@ -273,22 +279,23 @@ export class LiveEventHub {
       this.recheckConnections((connection) => connection.organizationId === notification.organizationId);
       return;
     }
-    const receivable = this.receivable(notification);
-    if (!receivable) return;
-    this.pending.push(receivable);
+    // Only the organisation here: which kinds and statuses are wanted is decided when the batch is loaded, so that a
+    // subscription starting meanwhile still receives what arrived just before it.
+    if (!this.organizations.has(notification.organizationId)) return;
+    this.pending.push(notification);
     // Start on the next turn, so notifications read from the same socket chunk (one commit) form one batch.
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 
   /**
    * Loads and fans out batches until none is pending; notifications arriving
-   * meanwhile form the next batch. A batch costs two queries, whatever its
-   * size and however many organisations it spans.
+   * meanwhile form the next batch. A batch costs at most four queries (two
+   * for executions and tasks), whatever its size and however many
+   * organisations it spans.
    */
   private async flush(): Promise<void> {
     try {
       while (this.pending.length) {
-        // Subscriptions may have ended since these arrived.
         const batch = this.pending.flatMap((notification) => this.receivable(notification) ?? []);
         this.pending = [];
         const executionIds = new Set<string>();
@@ -343,7 +350,9 @@ export class LiveEventHub {
     if (notification.kind === "queue" || notification.kind === "monitor" || notification.kind === "inboundEvent") {
       return has(notification.kind) ? notification : null;
     }
-    if (notification.kind === "apiKeyRevoked" || has("activity") || has("queue")) return notification;
+    // Revocations are handled as they arrive (enqueue) and load nothing.
+    if (notification.kind === "apiKeyRevoked") return null;
+    if (has("activity") || has("queue")) return notification;
     if (notification.kind === "task") {
       if (!has("task")) return null;
       const tasks = notification.tasks.filter((task) => this.topics.has(topicName("task", organizationId, task.id)));
@@ -443,6 +452,13 @@ export class LiveEventHub {
   private closeConnections(close: { code: number; reason: string }): void {
     for (const connection of [...this.connections]) connection.close(close.code, close.reason);
   }
+}
+
+/** Adds `delta` to `key`'s count, forgetting keys that reach zero. */
+function count(counts: Map<string, number>, key: string, delta: number): void {
+  const next = (counts.get(key) ?? 0) + delta;
+  if (next > 0) counts.set(key, next);
+  else counts.delete(key);
 }
 
 function topicName(kind: TopicKind, organizationId: string, key?: string): string {

@@ -40,6 +40,28 @@ it("loads nothing for attempts in a status no subscription accepts, nor for task
   await bobsAttempts.return?.();
 });
 
+it("loads a followed task, and no other task of its organisation", async () => {
+  const tasks = Array.from({ length: 2 }, (_, index) => ({ url: `${runlater.sink.url}/followed-${index}`, delay: "1h" }));
+  const pushed = await rest<{ ids: string[] }>(runlater.instance, alice.apiKey, "POST", "/tasks/batch", { tasks });
+  const [followedId, otherId] = pushed.body.ids as [string, string];
+  const followed = hub().subscribe("task", alice.organizationId, { key: followedId });
+  const bobsAttempts = hub().subscribe("executions", bob.organizationId);
+  const before = hub().rowsRequested;
+
+  for (const id of [otherId, followedId]) {
+    expect((await rest(runlater.instance, alice.apiKey, "DELETE", `/tasks/${id}`)).status).toBe(200);
+  }
+  expect((await followed.next()).value).toMatchObject({ id: followedId, status: "CANCELLED" });
+  await pushDelayed(bob, 1);
+  expect((await bobsAttempts.next()).value).toMatchObject({ organizationId: bob.organizationId });
+
+  // The followed task and bob's attempt: not the other task, nor either task's cancelled attempt.
+  expect(hub().rowsRequested - before).toBe(2);
+
+  await followed.return?.();
+  await bobsAttempts.return?.();
+});
+
 it("loads every attempt and task of an organisation whose activity feed is watched", async () => {
   const activity = hub().subscribe("activity", alice.organizationId);
   const before = hub().rowsRequested;
