@@ -298,6 +298,7 @@ export class LiveEventHub {
       while (this.pending.length) {
         const batch = this.pending.flatMap((notification) => this.receivable(notification) ?? []);
         this.pending = [];
+        if (!batch.length) continue;
         const executionIds = new Set<string>();
         const taskIds = new Set<string>();
         const monitorIds = new Set<string>();
