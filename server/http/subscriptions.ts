@@ -79,9 +79,15 @@ export function attachGraphQLWebSocket(server: http.Server, yoga: Yoga, services
           return false;
         }
         context.extra.principal = authentication.principal;
+        const { organizationId } = authentication.principal;
         const connection: LiveConnection = {
-          organizationId: authentication.principal.organizationId,
-          stillAuthorized: async () => (await authenticate(services, credentials)).outcome === "authenticated",
+          organizationId,
+          // Still valid, and still for the same organisation: a session whose member was removed moves on to another
+          // organisation of its user, and the connection's subscriptions would go on streaming the old one's events.
+          stillAuthorized: async () => {
+            const again = await authenticate(services, credentials);
+            return again.outcome === "authenticated" && again.principal.organizationId === organizationId;
+          },
           close: (code, reason) => closeWith(socket, code, reason),
         };
         context.extra.unregister = live.addConnection(connection);

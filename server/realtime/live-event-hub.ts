@@ -30,8 +30,9 @@
  *    reconnect (with backoff) every live connection is closed with 1012
  *    (service restart), and clients resubscribe and refetch what they missed.
  *  - Connections are re-authorised when one of their organisation's API keys
- *    is revoked (a trigger notifies) and every `recheckIntervalMs`, so a
- *    revoked key or ended session loses its connection promptly.
+ *    is revoked or one of its sessions or memberships ends (triggers notify:
+ *    a log-out, a removed member), and every `recheckIntervalMs` (an expired
+ *    session), so lost credentials lose their connections promptly.
  */
 import pg from "pg";
 import type { Pool } from "../db/pool.js";
@@ -274,8 +275,8 @@ export class LiveEventHub {
   }
 
   private enqueue(notification: LiveNotification): void {
-    if (notification.kind === "apiKeyRevoked") {
-      this.options.apiKeys?.forget(notification.apiKeyIds);
+    if (notification.kind === "apiKeyRevoked" || notification.kind === "accessEnded") {
+      if (notification.kind === "apiKeyRevoked") this.options.apiKeys?.forget(notification.apiKeyIds);
       this.recheckConnections((connection) => connection.organizationId === notification.organizationId);
       return;
     }
@@ -351,8 +352,8 @@ export class LiveEventHub {
     if (notification.kind === "queue" || notification.kind === "monitor" || notification.kind === "inboundEvent") {
       return has(notification.kind) ? notification : null;
     }
-    // Revocations are handled as they arrive (enqueue) and load nothing.
-    if (notification.kind === "apiKeyRevoked") return null;
+    // Revocations and ended sessions are handled as they arrive (enqueue) and load nothing.
+    if (notification.kind === "apiKeyRevoked" || notification.kind === "accessEnded") return null;
     if (has("activity") || has("queue")) return notification;
     if (notification.kind === "task") {
       if (!has("task")) return null;

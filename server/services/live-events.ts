@@ -26,6 +26,8 @@ export type LiveNotification =
   | { kind: "task"; organizationId: string; tasks: Array<{ id: string; status: string; statusChanged: boolean; created: boolean }> }
   | { kind: "queue"; organizationId: string; queues: string[] }
   | { kind: "apiKeyRevoked"; organizationId: string; apiKeyIds: string[] }
+  /** A session or a membership of the organisation ended: its live connections are re-authorised. */
+  | { kind: "accessEnded"; organizationId: string }
   | { kind: "monitor"; organizationId: string; monitorIds: string[] }
   | { kind: "inboundEvent"; organizationId: string; eventIds: string[] };
 
@@ -80,6 +82,8 @@ export function decodeLiveNotification(payload: string): LiveNotification | null
       return { kind: "queue", organizationId, queues: rows as string[] };
     case "k":
       return { kind: "apiKeyRevoked", organizationId, apiKeyIds: rows as string[] };
+    case "a":
+      return { kind: "accessEnded", organizationId };
     default:
       return null;
   }

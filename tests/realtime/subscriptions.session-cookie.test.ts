@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { Browser, signUp } from "../helpers/browser.js";
+import { Browser, logIn, signUp } from "../helpers/browser.js";
 import { type LiveSubscription, subscribe } from "../helpers/live.js";
-import { useTestInstance } from "../helpers/runlater.js";
+import { eventually, useTestInstance } from "../helpers/runlater.js";
 
 const runlater = useTestInstance();
 const open: Array<LiveSubscription<unknown>> = [];
@@ -51,5 +51,54 @@ describe("the dashboard's session cookie authenticates a WebSocket connection", 
     await signUp(browser, { email: "second@example.com" });
     const subscription = liveActivity({ cookie: browser.cookieHeader(), origin: "https://evil.example" });
     await expect(subscription.connected).rejects.toThrow(/4401/);
+  });
+
+  it("closes a connection promptly (4403) when its session logs out, and keeps the user's other sessions' connections", async () => {
+    const laptop = new Browser(runlater.instance);
+    await signUp(laptop, { email: "leaving@example.com", password: "correct horse battery" });
+    const phone = new Browser(runlater.instance);
+    expect((await logIn(phone, "leaving@example.com", "correct horse battery")).status).toBe(200);
+    const url = runlater.instance.url as string;
+    const sameOrigin = { origin: url, host: new URL(url).host };
+    const onLaptop = liveActivity({ cookie: laptop.cookieHeader(), ...sameOrigin });
+    const onPhone = liveActivity({ cookie: phone.cookieHeader(), ...sameOrigin });
+    await onLaptop.ready();
+    await onPhone.ready();
+
+    const loggedOutAt = Date.now();
+    expect((await laptop.graphql<{ logOut: boolean }>("mutation { logOut }")).data).toEqual({ logOut: true });
+    await eventually(async () => onLaptop.closed !== null, 5000);
+    expect(onLaptop.closed).toMatchObject({ code: 4403, reason: "credentials revoked" });
+    // Prompt: the session's deletion notified the server; the periodic re-check comes only once a minute.
+    expect(Date.now() - loggedOutAt).toBeLessThan(5000);
+    expect(onPhone.closed).toBeNull();
+  });
+
+  it("closes the connection of a member removed from the organisation, though their session moves on to another organisation of theirs", async () => {
+    const owner = new Browser(runlater.instance);
+    await signUp(owner, { email: "team-owner@example.com" });
+    const invited = await owner.graphql<{ createInvite: { url: string } }>("mutation { createInvite(input: { role: MEMBER }) { url } }");
+    const token = invited.data?.createInvite.url.split("/invite/")[1] as string;
+    // A user with an organisation of their own joins the owner's: their session switches to it.
+    const guest = new Browser(runlater.instance);
+    const guestViewer = await signUp(guest, { email: "guest@example.com" });
+    const accepted = await guest.graphql<{ acceptInvite: { organization: { id: string } } }>(
+      "mutation ($token: String!) { acceptInvite(token: $token) { organization { id } } }",
+      { token },
+    );
+    expect(accepted.errors).toBeUndefined();
+    const url = runlater.instance.url as string;
+    const subscription = liveActivity({ cookie: guest.cookieHeader(), origin: url, host: new URL(url).host });
+    await subscription.ready();
+
+    const removedAt = Date.now();
+    const removed = await owner.graphql("mutation ($id: ID!) { removeMember(userId: $id) }", { id: guestViewer.user.id });
+    expect(removed.errors).toBeUndefined();
+    await eventually(async () => subscription.closed !== null, 5000);
+    expect(subscription.closed).toMatchObject({ code: 4403 });
+    expect(Date.now() - removedAt).toBeLessThan(5000);
+    // The session itself lives on, in the guest's own organisation.
+    const viewer = await guest.graphql<{ viewer: { organization: { id: string } } }>("{ viewer { organization { id } } }");
+    expect(viewer.data?.viewer.organization.id).toBe(guestViewer.organization.id);
   });
 });
