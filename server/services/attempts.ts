@@ -348,7 +348,7 @@ async function settleUnrunnable(client: PoolClient, boss: PgBoss, job: AttemptJo
   if (row?.status === "PENDING" && row.task.status === "CANCELLED") {
     await client.query("UPDATE executions SET status = 'CANCELLED', finished_at = now() WHERE id = $1", [job.executionId]);
   } else if (row?.status === "PENDING" && row.busyRun !== null) {
-    await client.query("UPDATE executions SET status = 'MISSED', error = $2 WHERE id = $1", [
+    await client.query("UPDATE executions SET status = 'MISSED', error = $2, finished_at = now() WHERE id = $1", [
       job.executionId,
       overlapSkipReason(row.busyRun),
     ]);

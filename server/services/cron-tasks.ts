@@ -330,8 +330,10 @@ export async function prepareCronRuns(pool: Pool, boss: PgBoss, now = new Date()
     // A run outside named queues gets its job now, due at its slot; a queued one waits for admission at its slot.
     const admittedNow = (execution: SlotExecution) => execution.status === "PENDING" && queues.get(execution.taskId) === null;
     await client.query(
-      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, cron_slot, admitted_at, error)
-       SELECT id, organization_id, task_id, run, 1, status, slot, slot, CASE WHEN admitted THEN now() END, error
+      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, cron_slot, admitted_at, error,
+                               finished_at)
+       SELECT id, organization_id, task_id, run, 1, status, slot, slot, CASE WHEN admitted THEN now() END, error,
+              CASE WHEN status = 'MISSED' THEN now() END
        FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::execution_status[], $6::timestamptz[], $7::boolean[], $8::text[])
          AS e(id, organization_id, task_id, run, status, slot, admitted, error)`,
       [

@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 type Task = Record<string, unknown> & { id: string };
-type Execution = { run: number; attempt: number; status: string; scheduledFor: string; error: string | null };
+type Execution = { run: number; attempt: number; status: string; scheduledFor: string; finishedAt: string | null; error: string | null };
 
 const executionsOf = async (id: string) =>
   (await rest<{ edges: Array<{ node: Execution }> }>(runlater.instance, ALICE_KEY, "GET", `/tasks/${id}/executions`)).body.edges.map(
@@ -60,6 +60,8 @@ describe("catch-up after downtime", () => {
       missedSlots.map((slot, index) => [index + 1, "MISSED", slot]),
     );
     expect(executions[0]?.error).toMatch(/catch-up policy SKIP/);
+    // Over as soon as recorded: counted by the activity chart and by history retention like any finished attempt.
+    expect(executions.every((execution) => execution.finishedAt !== null)).toBe(true);
     expect(requestsFor(tasks.SKIP as string)).toHaveLength(0);
     expect(await getTask(tasks.SKIP as string)).toMatchObject({
       runs: 6,
@@ -107,6 +109,7 @@ describe("overlap", () => {
       [2, "MISSED"],
     ]);
     expect(executions[1]?.error).toMatch(/run 1 was still running \(overlap policy SKIP_IF_RUNNING\)/);
+    expect(executions[1]?.finishedAt).not.toBeNull();
     expect(requestsFor(id)).toHaveLength(1);
     expect((await getTask(id)).status).toBe("SCHEDULED");
   });
