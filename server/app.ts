@@ -9,6 +9,7 @@ import { AlertMailer } from "../worker/alert-mailer.js";
 import { CronScheduler } from "../worker/cron-scheduler.js";
 import { Dispatcher } from "../worker/dispatcher.js";
 import { MonitorChecker } from "../worker/monitor-checker.js";
+import { RetentionSweeper } from "../worker/retention-sweeper.js";
 import type { Config } from "./config.js";
 import { createHttpServer } from "./http/server.js";
 import type { Logger } from "./logger.js";
@@ -34,6 +35,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
   let dispatcher: Dispatcher | null = null;
   let cronScheduler: CronScheduler | null = null;
   let monitorChecker: MonitorChecker | null = null;
+  let retentionSweeper: RetentionSweeper | null = null;
   let alertMailer: AlertMailer | null = null;
   let bootstrapApiKey: string | null = null;
   try {
@@ -69,6 +71,8 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
       cronScheduler.start();
       monitorChecker = new MonitorChecker({ pool: runtime.pool, boss: runtime.boss, logger });
       monitorChecker.start();
+      retentionSweeper = new RetentionSweeper({ pool: runtime.pool, logger, historyRetentionDays: config.historyRetentionDays });
+      retentionSweeper.start();
       if (config.smtpUrl) {
         alertMailer = new AlertMailer({
           pool: runtime.pool,
@@ -102,6 +106,7 @@ export async function startRunlater(config: Config, logger: Logger, role: Role):
         await live?.stop();
         await cronScheduler?.stop();
         await monitorChecker?.stop();
+        await retentionSweeper?.stop();
         await alertMailer?.stop();
         await dispatcher?.stop();
         server?.closeAllConnections();

@@ -52,6 +52,8 @@ const environmentSchema = z.object({
    * (pg-boss's dispatch jobs, executions, tasks). 0: leave it to autovacuum.
    */
   RUNLATER_VACUUM_AFTER_SETTLED: integer(0, 100_000_000).default(10_000),
+  /** Days finished attempts (and tasks that are over) are kept; 0: kept for ever (see history-retention.ts). */
+  RUNLATER_HISTORY_RETENTION_DAYS: integer(0, 36_500).default(30),
   /** The built dashboard served at `/`. */
   RUNLATER_DASHBOARD_DIR: z.string().min(1).optional(),
   /**
@@ -107,6 +109,8 @@ export interface Config {
   dbPoolSize: number;
   /** 0: never (see RUNLATER_VACUUM_AFTER_SETTLED). */
   vacuumAfterSettled: number;
+  /** 0: never delete (see RUNLATER_HISTORY_RETENTION_DAYS). */
+  historyRetentionDays: number;
   dashboardDir: string;
   apiKeyCacheMs: number;
   signup: Environment["RUNLATER_SIGNUP"];
@@ -154,6 +158,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     superviseIntervalSeconds: env.RUNLATER_SUPERVISE_INTERVAL_SECONDS,
     dbPoolSize: env.RUNLATER_DB_POOL_SIZE,
     vacuumAfterSettled: env.RUNLATER_VACUUM_AFTER_SETTLED,
+    historyRetentionDays: env.RUNLATER_HISTORY_RETENTION_DAYS,
     dashboardDir: env.RUNLATER_DASHBOARD_DIR ? path.resolve(env.RUNLATER_DASHBOARD_DIR) : BUILT_DASHBOARD_DIR,
     apiKeyCacheMs: env.RUNLATER_API_KEY_CACHE_SECONDS * 1000,
     signup: env.RUNLATER_SIGNUP,

@@ -1,7 +1,6 @@
 /**
  * The monitor checker: turns missed heartbeats into DOWN states (and their
- * alerts) as their deadlines pass, and sweeps inbound events past their
- * retention.
+ * alerts) as their deadlines pass.
  *
  * Every monitor keeps its next deadline in `alert_after`; the checker only
  * asks the partial index for the earliest one and sleeps until then, looking
@@ -13,14 +12,11 @@
 import type { PgBoss } from "pg-boss";
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
-import { purgeExpiredInboundEvents } from "../server/services/inbound-events.js";
 import { checkDueMonitors, MONITOR_CLAIM_BATCH, nextMonitorDeadline } from "../server/services/monitors.js";
 import { PollingLoop } from "./polling-loop.js";
 
 const POLL_MS = 1000;
 const ERROR_BACKOFF_MS = 1000;
-/** How often events past their organisation's retention are deleted. */
-const RETENTION_SWEEP_MS = 10 * 60_000;
 
 export interface MonitorCheckerOptions {
   pool: Pool;
@@ -29,8 +25,6 @@ export interface MonitorCheckerOptions {
 }
 
 export class MonitorChecker extends PollingLoop {
-  private nextRetentionSweep = 0;
-
   constructor(private readonly options: MonitorCheckerOptions) {
     super();
   }
@@ -41,19 +35,11 @@ export class MonitorChecker extends PollingLoop {
       const { claimed, wentDown } = await checkDueMonitors(boss, pool);
       if (wentDown > 0) logger.info({ wentDown }, "monitor checker: monitors went DOWN");
       if (claimed === MONITOR_CLAIM_BATCH) return 0;
-      await this.sweepRetention();
       const deadline = await nextMonitorDeadline(pool);
       return deadline === null ? POLL_MS : Math.min(POLL_MS, Math.max(10, deadline.getTime() - Date.now() + 5));
     } catch (error) {
       logger.error({ err: error }, "monitor checker: checking due monitors failed; retrying");
       return ERROR_BACKOFF_MS;
     }
-  }
-
-  private async sweepRetention(): Promise<void> {
-    if (Date.now() < this.nextRetentionSweep) return;
-    this.nextRetentionSweep = Date.now() + RETENTION_SWEEP_MS;
-    const deleted = await purgeExpiredInboundEvents(this.options.pool);
-    if (deleted > 0) this.options.logger.info({ deleted }, "deleted inbound events past their retention");
   }
 }

@@ -38,6 +38,8 @@ describe("configuration", () => {
     [{ RUNLATER_SIGNUP: "closed" }, "RUNLATER_SIGNUP"],
     [{ RUNLATER_PUBLIC_URL: "runlater.example.com" }, "RUNLATER_PUBLIC_URL"],
     [{ RUNLATER_TRUST_PROXY: "maybe" }, "RUNLATER_TRUST_PROXY"],
+    [{ RUNLATER_HISTORY_RETENTION_DAYS: "-1" }, "RUNLATER_HISTORY_RETENTION_DAYS"],
+    [{ RUNLATER_HISTORY_RETENTION_DAYS: "a month" }, "RUNLATER_HISTORY_RETENTION_DAYS"],
   ])("names the variable in error: %o", (environment, variable) => {
     const problems = problemsOf(environment);
     expect(problems).toHaveLength(1);
@@ -50,6 +52,11 @@ describe("configuration", () => {
       signup: "invite",
       publicUrl: "https://runlater.example.com",
     });
+  });
+
+  it("keeps history 30 days by default; 0 keeps it for ever", () => {
+    expect(loadConfig({}).historyRetentionDays).toBe(30);
+    expect(loadConfig({ RUNLATER_HISTORY_RETENTION_DAYS: "0" }).historyRetentionDays).toBe(0);
   });
 
   it("treats empty variables as unset", () => {
