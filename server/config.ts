@@ -21,6 +21,12 @@ const integer = (min: number, max: number) =>
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
 
+/**
+ * The shortest history retention but 0 (keep everything): dedupe and throttle windows (at most 7 days,
+ * task-input.ts's maxPolicyWindowMs) look for the tasks pushed within them, so tasks must outlive the longest window.
+ */
+export const MIN_HISTORY_RETENTION_DAYS = 7;
+
 const postgresUrl = z.string().refine((value) => /^postgres(ql)?:\/\//.test(value), "must be a postgres:// or postgresql:// URL");
 
 const environmentSchema = z.object({
@@ -53,7 +59,13 @@ const environmentSchema = z.object({
    */
   RUNLATER_VACUUM_AFTER_SETTLED: integer(0, 100_000_000).default(10_000),
   /** Days finished attempts (and tasks that are over) are kept; 0: kept for ever (see history-retention.ts). */
-  RUNLATER_HISTORY_RETENTION_DAYS: integer(0, 36_500).default(30),
+  RUNLATER_HISTORY_RETENTION_DAYS: integer(0, 36_500)
+    .refine(
+      // Only 1–6 here: what is not a whole number of at least 0 is reported by integer().
+      (days) => !(days > 0 && days < MIN_HISTORY_RETENTION_DAYS),
+      `must be 0 (keep everything) or at least ${MIN_HISTORY_RETENTION_DAYS}: dedupe and throttle windows last up to 7 days`,
+    )
+    .default(30),
   /** The built dashboard served at `/`. */
   RUNLATER_DASHBOARD_DIR: z.string().min(1).optional(),
   /**

@@ -21,8 +21,16 @@ export interface RetentionSweeperOptions {
 }
 
 export class RetentionSweeper extends PollingLoop {
+  /** Stops a sweep between two batches: a long first sweep after an upgrade must not hold up a shutdown. */
+  private readonly shutdown = new AbortController();
+
   constructor(private readonly options: RetentionSweeperOptions) {
     super();
+  }
+
+  override async stop(): Promise<void> {
+    this.shutdown.abort();
+    await super.stop();
   }
 
   protected async pass(): Promise<number> {
@@ -30,7 +38,7 @@ export class RetentionSweeper extends PollingLoop {
     try {
       const inboundEvents = await purgeExpiredInboundEvents(pool);
       if (inboundEvents > 0) logger.info({ deleted: inboundEvents }, "deleted inbound events past their retention");
-      const history = await purgeExpiredHistory(pool, historyRetentionDays);
+      const history = await purgeExpiredHistory(pool, historyRetentionDays, { signal: this.shutdown.signal });
       if (history.executions > 0) {
         logger.info(
           { executions: history.executions, tasks: history.tasks, retentionDays: historyRetentionDays },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../server/config.js";
+import { ConfigError, loadConfig, MIN_HISTORY_RETENTION_DAYS } from "../../server/config.js";
+import { limits } from "../../server/services/task-input.js";
 
 function problemsOf(environment: Record<string, string>): string[] {
   try {
@@ -40,6 +41,7 @@ describe("configuration", () => {
     [{ RUNLATER_TRUST_PROXY: "maybe" }, "RUNLATER_TRUST_PROXY"],
     [{ RUNLATER_HISTORY_RETENTION_DAYS: "-1" }, "RUNLATER_HISTORY_RETENTION_DAYS"],
     [{ RUNLATER_HISTORY_RETENTION_DAYS: "a month" }, "RUNLATER_HISTORY_RETENTION_DAYS"],
+    [{ RUNLATER_HISTORY_RETENTION_DAYS: "3" }, "RUNLATER_HISTORY_RETENTION_DAYS"],
   ])("names the variable in error: %o", (environment, variable) => {
     const problems = problemsOf(environment);
     expect(problems).toHaveLength(1);
@@ -57,6 +59,8 @@ describe("configuration", () => {
   it("keeps history 30 days by default; 0 keeps it for ever", () => {
     expect(loadConfig({}).historyRetentionDays).toBe(30);
     expect(loadConfig({ RUNLATER_HISTORY_RETENTION_DAYS: "0" }).historyRetentionDays).toBe(0);
+    // Tasks outlive the longest dedupe or throttle window, which looks for them.
+    expect(MIN_HISTORY_RETENTION_DAYS * 86_400_000).toBeGreaterThanOrEqual(limits.maxPolicyWindowMs);
   });
 
   it("treats empty variables as unset", () => {

@@ -136,6 +136,14 @@ describe("purgeExpiredHistory", () => {
     const yearly = await task({ type: "CRON", status: "SUCCEEDED", attempts: [{ status: "SUCCEEDED", finishedDaysAgo: 60 }] });
     const cancelledCron = await task({ type: "CRON", status: "CANCELLED", attempts: [{ status: "CANCELLED", finishedDaysAgo: 45 }] });
 
+    // Paused past the retention (its runs went), then cancelled: a schedule with no attempt at all.
+    const { rows: cancelledLongAgo } = await pool.query<{ id: string }>(
+      `INSERT INTO tasks (id, organization_id, type, status, url, run_at, cron, timezone, completed_at)
+       VALUES (gen_random_uuid(), $1, 'CRON', 'CANCELLED', 'https://example.com/hook', now(), '0 * * * *', 'UTC', $2) RETURNING id`,
+      [organizations[0], daysAgo(31)],
+    );
+    const bareCancelledCron = cancelledLongAgo[0]?.id as string;
+
     const purged = await purgeExpiredHistory(pool, 30);
 
     expect(await remaining(oldSuccess)).toEqual({ task: false, attempts: [] });
@@ -146,8 +154,9 @@ describe("purgeExpiredHistory", () => {
     expect(await remaining(cron)).toEqual({ task: true, attempts: ["SUCCEEDED"] });
     expect(await remaining(yearly)).toEqual({ task: true, attempts: [] });
     expect(await remaining(cancelledCron)).toEqual({ task: false, attempts: [] });
-    // 1 + 2 + 1 (spanning) + 1 (retrying) + 2 (cron) + 1 (yearly) + 1 (cancelled cron) attempts; 3 tasks.
-    expect(purged).toEqual({ executions: 9, tasks: 3 });
+    expect(await remaining(bareCancelledCron)).toEqual({ task: false, attempts: [] });
+    // 1 + 2 + 1 (spanning) + 1 (retrying) + 2 (cron) + 1 (yearly) + 1 (cancelled cron) attempts; 4 tasks.
+    expect(purged).toEqual({ executions: 9, tasks: 4 });
   });
 
   it("deletes past one statement's batch, and nothing with retention 0", async () => {
@@ -168,6 +177,31 @@ describe("purgeExpiredHistory", () => {
     expect(await purgeExpiredHistory(pool, 30)).toEqual({ executions: count, tasks: count });
     expect((await pool.query("SELECT 1 FROM tasks")).rowCount).toBe(0);
     expect((await pool.query("SELECT 1 FROM executions")).rowCount).toBe(0);
+  });
+
+  it("leaves no task behind when workers sweep at the same time (one sweeps an organisation, the others pass it by)", async () => {
+    // Tasks of two attempts each, so that batch boundaries fall between a task's attempts.
+    const count = HISTORY_PURGE_BATCH * 2;
+    await pool.query(
+      `WITH t AS (
+         INSERT INTO tasks (id, organization_id, status, url, run_at, completed_at)
+         SELECT gen_random_uuid(), $1, 'FAILED', 'https://example.com/' || n, now(), now() - interval '60 days'
+         FROM generate_series(1, $2::int) AS n RETURNING id, organization_id
+       )
+       INSERT INTO executions (id, organization_id, task_id, attempt, status, scheduled_for, finished_at)
+       SELECT gen_random_uuid(), organization_id, id, attempt, 'FAILED', now(), now() - interval '60 days' - random() * interval '1 day'
+       FROM t, generate_series(1, 2) AS attempt`,
+      [organizations[0], count],
+    );
+    const sweeps = await Promise.all([1, 2, 3].map(() => purgeExpiredHistory(pool, 30)));
+    expect(sweeps.reduce((sum, sweep) => sum + sweep.executions, 0)).toBe(count * 2);
+    expect((await pool.query("SELECT 1 FROM tasks")).rowCount).toBe(0);
+  });
+
+  it("stops between batches when told to (a worker shutting down)", async () => {
+    await task({ status: "SUCCEEDED", attempts: [{ status: "SUCCEEDED", finishedDaysAgo: 40 }] });
+    expect(await purgeExpiredHistory(pool, 30, { signal: AbortSignal.abort() })).toEqual({ executions: 0, tasks: 0 });
+    expect((await pool.query("SELECT 1 FROM tasks")).rowCount).toBe(1);
   });
 });
 
