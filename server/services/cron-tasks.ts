@@ -214,18 +214,17 @@ export async function updateTaskSchedule(
  * slot has come is not withdrawn: it has fired.
  */
 export async function withdrawPreparedRun(boss: PgBoss, client: PoolClient, taskId: string): Promise<void> {
-  const { rows } = await client.query<{ id: string; admitted: boolean }>(
+  const { rows } = await client.query<{ id: string; admitted: boolean; run: number }>(
     `DELETE FROM executions WHERE task_id = $1 AND cron_slot > now() AND status = 'PENDING'
-     RETURNING id, admitted_at IS NOT NULL AS admitted`,
+     RETURNING id, admitted_at IS NOT NULL AS admitted, run`,
     [taskId],
   );
   if (rows.length === 0) return;
   const jobIds = rows.filter((row) => row.admitted).map((row) => row.id);
   if (jobIds.length > 0) await boss.deleteJob(DISPATCH_QUEUE, jobIds, { db: bossDb(client) });
-  await client.query(
-    `UPDATE tasks SET runs = COALESCE((SELECT max(run) FROM executions WHERE task_id = $1), 0), updated_at = now() WHERE id = $1`,
-    [taskId],
-  );
+  // The withdrawn runs are the latest ones (slots still to come): the count goes back to the run before them. Not
+  // recounted from the attempts left: history retention may have deleted every earlier run.
+  await client.query("UPDATE tasks SET runs = $2, updated_at = now() WHERE id = $1", [taskId, Math.min(...rows.map((row) => row.run)) - 1]);
 }
 
 function oneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {

@@ -85,6 +85,18 @@ describe("a run created ahead of its slot", () => {
     expect(await executionsOf(task.id)).toEqual([]);
   });
 
+  it("gives its run number back when withdrawn, even when history retention deleted every earlier run", async () => {
+    const task = await pushCron();
+    // Five runs so far, all deleted by retention since.
+    await db.query("UPDATE tasks SET runs = 5 WHERE id = $1", [task.id]);
+    await setNextSlot(task.id, new Date(Date.now() + 2500));
+    const [run] = await preparedRun(task.id);
+    expect(run?.run).toBe(6);
+
+    const paused = await rest<Task>(runlater.instance, ALICE_KEY, "POST", `/tasks/${task.id}/pause`);
+    expect(paused.body).toMatchObject({ paused: true, runs: 5 });
+  });
+
   it("is replaced when the schedule is updated before the slot", async () => {
     const task = await pushCron();
     const oldSlot = new Date(Date.now() + 2500);
