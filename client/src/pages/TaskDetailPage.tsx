@@ -222,11 +222,21 @@ function Property(props: { label: string; children: JSX.Element }) {
   );
 }
 
+/** Statuses of attempts that sent their request and have its outcome; CANCELLED and MISSED ones never sent one. */
+const SENT_STATUSES = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT"]);
+
+function notSentLabel(status: string): string {
+  if (status === "RUNNING") return "The request is in flight…";
+  if (status === "CANCELLED") return "Cancelled before it ran: no request was sent.";
+  if (status === "MISSED") return "Missed: no request was sent.";
+  return "Not started yet.";
+}
+
 function ExecutionItem(props: { execution: ExecutionRow; task: TaskDetail; open: boolean }) {
   const [expanded, setExpanded] = createSignal(props.open);
   const navigate = useNavigate();
   const [replayState, replay] = createMutation(REPLAY_EXECUTION);
-  const finished = () => !!props.execution.finishedAt;
+  const sent = () => SENT_STATUSES.has(props.execution.status);
   async function replayAttempt() {
     const result = await replay({ id: props.execution.id });
     if (result.error) return notify("error", describeError(result.error)?.message ?? "Could not replay");
@@ -274,10 +284,7 @@ function ExecutionItem(props: { execution: ExecutionRow; task: TaskDetail; open:
           <Show when={props.execution.error}>
             <div class="notice notice-danger">{props.execution.error}</div>
           </Show>
-          <Show
-            when={finished() || props.execution.responseStatus}
-            fallback={<p class="text-muted">{props.execution.status === "RUNNING" ? "The request is in flight…" : "Not started yet."}</p>}
-          >
+          <Show when={sent() || props.execution.responseStatus} fallback={<p class="text-muted">{notSentLabel(props.execution.status)}</p>}>
             <h3 class="subheading">
               Response <HttpStatus status={props.execution.responseStatus} />
             </h3>
