@@ -82,6 +82,7 @@ export function attachGraphQLWebSocket(server: http.Server, yoga: Yoga, services
         const { organizationId } = authentication.principal;
         const connection: LiveConnection = {
           organizationId,
+          via: authentication.principal.via,
           // Still valid, and still for the same organisation: a session whose member was removed moves on to another
           // organisation of its user, and the connection's subscriptions would go on streaming the old one's events.
           stillAuthorized: async () => {

@@ -39,6 +39,7 @@ import type { Pool } from "../db/pool.js";
 import type { Monitor, Task } from "../generated/prisma/client.js";
 import type { Logger } from "../logger.js";
 import type { ApiKeyCache } from "../services/api-key-cache.js";
+import type { Principal } from "../services/api-keys.js";
 import {
   type ActivityEvent,
   decodeChannelNotification,
@@ -78,6 +79,8 @@ export const LIVE_CLOSE = {
 /** A live client connection, as the hub needs to see it. */
 export interface LiveConnection {
   organizationId: string;
+  /** What authenticated it: an API key, or a dashboard session (its cookie). */
+  via: Principal["via"];
   /** Re-runs authentication with the connection's credentials. */
   stillAuthorized(): Promise<boolean>;
   close(code: number, reason: string): void;
@@ -116,6 +119,8 @@ export class LiveEventHub {
   /** Subscriptions per organisation: notifications of other organisations are dropped as they arrive. */
   private readonly organizations = new Map<string, number>();
   private readonly connections = new Set<LiveConnection>();
+  /** "via:organizationId" of re-checks due at the next turn (recheckSoon). */
+  private readonly pendingRechecks = new Set<string>();
   private readonly queueRefreshes = new Map<string, { timer: NodeJS.Timeout | null; lastAt: number }>();
   private listener: pg.Client | null = null;
   private pending: LiveNotification[] = [];
@@ -277,7 +282,7 @@ export class LiveEventHub {
   private enqueue(notification: LiveNotification): void {
     if (notification.kind === "apiKeyRevoked" || notification.kind === "accessEnded") {
       if (notification.kind === "apiKeyRevoked") this.options.apiKeys?.forget(notification.apiKeyIds);
-      this.recheckConnections((connection) => connection.organizationId === notification.organizationId);
+      this.recheckSoon(notification.organizationId, notification.kind === "apiKeyRevoked" ? "apiKey" : "session");
       return;
     }
     // Only the organisation here: which kinds and statuses are wanted is decided when the batch is loaded, so that a
@@ -437,6 +442,20 @@ export class LiveEventHub {
       );
     }, wait);
     refresh.timer.unref();
+  }
+
+  /**
+   * Re-checks the organisation's connections made `via` keys or sessions, once for every such notification that
+   * arrives within one turn: a sweep of expired sessions or a burst of removals notifies once per statement.
+   */
+  private recheckSoon(organizationId: string, via: LiveConnection["via"]): void {
+    const key = `${via}:${organizationId}`;
+    if (this.pendingRechecks.has(key)) return;
+    this.pendingRechecks.add(key);
+    setImmediate(() => {
+      this.pendingRechecks.delete(key);
+      this.recheckConnections((connection) => connection.organizationId === organizationId && connection.via === via);
+    });
   }
 
   private recheckConnections(which: (connection: LiveConnection) => boolean): void {
