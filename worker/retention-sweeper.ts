@@ -1,13 +1,15 @@
 /**
  * The retention sweeper: every few minutes, deletes what is past its retention — inbound webhook events older than
- * their organisation's `inboundRetentionDays`, and attempts and finished tasks older than
- * RUNLATER_HISTORY_RETENTION_DAYS (server/services/history-retention.ts). Every worker runs one; sweeps skip rows
- * another holds, so any number can run at once.
+ * their organisation's `inboundRetentionDays`, attempts and finished tasks older than RUNLATER_HISTORY_RETENTION_DAYS
+ * (server/services/history-retention.ts), expired sessions and login attempts older than a day (which logins also
+ * clear, but only when someone logs in). Every worker runs one; any number can run at once.
  */
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
 import { purgeExpiredHistory } from "../server/services/history-retention.js";
 import { purgeExpiredInboundEvents } from "../server/services/inbound-events.js";
+import { deleteOldLoginAttempts } from "../server/services/login-throttle.js";
+import { deleteExpiredSessions } from "../server/services/sessions.js";
 import { PollingLoop } from "./polling-loop.js";
 
 /** How often the sweep runs; a failed sweep is tried again after the same pause. */
@@ -38,6 +40,7 @@ export class RetentionSweeper extends PollingLoop {
     try {
       const inboundEvents = await purgeExpiredInboundEvents(pool);
       if (inboundEvents > 0) logger.info({ deleted: inboundEvents }, "deleted inbound events past their retention");
+      await Promise.all([deleteExpiredSessions(pool), deleteOldLoginAttempts(pool)]);
       const history = await purgeExpiredHistory(pool, historyRetentionDays, { signal: this.shutdown.signal });
       if (history.executions > 0) {
         logger.info(

@@ -243,14 +243,29 @@ describe("the sweep's statements", () => {
 });
 
 describe("the retention sweeper", () => {
-  it("sweeps as soon as a worker starts it", async () => {
+  it("sweeps as soon as a worker starts it: history, expired sessions, day-old login attempts", async () => {
     const old = await task({ status: "SUCCEEDED", attempts: [{ status: "SUCCEEDED", finishedDaysAgo: 8 }] });
+    const { rows: users } = await pool.query<{ id: string }>(
+      "INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), 'swept@example.com', 'Swept', 'x') RETURNING id",
+    );
+    await pool.query(
+      `INSERT INTO sessions (id, hashed_token, user_id, organization_id, expires_at)
+       VALUES (gen_random_uuid(), 'expired', $1, $2, now() - interval '1 minute'), (gen_random_uuid(), 'valid', $1, $2, now() + interval '1 day')`,
+      [users[0]?.id, organizations[0]],
+    );
+    await pool.query(
+      `INSERT INTO login_attempts (email, ip, created_at)
+       VALUES ('swept@example.com', '192.0.2.1', now() - interval '25 hours'), ('swept@example.com', '192.0.2.1', now())`,
+    );
     const recent = await task({ status: "SUCCEEDED", attempts: [{ status: "SUCCEEDED", finishedDaysAgo: 6 }] });
     const sweeper = new RetentionSweeper({ pool, logger: createLogger({ level: "silent" }), historyRetentionDays: 7 });
     sweeper.start();
     try {
       await eventually(async () => !(await remaining(old)).task);
       expect(await remaining(recent)).toEqual({ task: true, attempts: ["SUCCEEDED"] });
+      await eventually(async () => (await pool.query("SELECT 1 FROM login_attempts")).rowCount === 1);
+      const sessions = await pool.query<{ token: string }>("SELECT hashed_token AS token FROM sessions");
+      expect(sessions.rows).toEqual([{ token: "valid" }]);
     } finally {
       await sweeper.stop();
     }
