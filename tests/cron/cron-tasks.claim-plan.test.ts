@@ -5,6 +5,7 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { CLAIMED_SLOTS_MOVE_SQL } from "../../server/services/cron-tasks.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { indexesRead, planNodes } from "../helpers/plans.js";
 
 let database: TestDatabase;
 let client: pg.Client;
@@ -37,22 +38,20 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** Every index the plan reads. */
-function indexesOf(plan: { "Index Name"?: string; Plans?: unknown[] }): string[] {
-  const own = plan["Index Name"] ? [plan["Index Name"]] : [];
-  return [...own, ...(plan.Plans ?? []).flatMap((child) => indexesOf(child as typeof plan))];
-}
-
 it("joins the claimed tasks by id, not through the next_run_at index", async () => {
   const { rows: claimed } = await client.query<{ id: string; slot: Date }>(
     "SELECT id, next_run_at AS slot FROM tasks WHERE type = 'CRON' ORDER BY next_run_at LIMIT 1000",
   );
   const next = claimed.map((task) => new Date(task.slot.getTime() + 60_000));
-  const { rows } = await client.query<{ "QUERY PLAN": Array<{ Plan: Parameters<typeof indexesOf>[0] }> }>(
-    `EXPLAIN (FORMAT JSON) ${CLAIMED_SLOTS_MOVE_SQL}`,
-    [claimed.map((task) => task.id), claimed.map((task) => task.slot), next, next, claimed.map(() => 1)],
+  const indexes = indexesRead(
+    await planNodes(client, CLAIMED_SLOTS_MOVE_SQL, [
+      claimed.map((task) => task.id),
+      claimed.map((task) => task.slot),
+      next,
+      next,
+      claimed.map(() => 1),
+    ]),
   );
-  const indexes = indexesOf(rows[0]?.["QUERY PLAN"][0]?.Plan ?? {});
   // With `t.next_run_at = m.slot` the plan was a merge join on that index: 1,000 claimed ids against the 5,000 tasks
   // of the slot. By id, it is a hash join here (a primary-key lookup per id on a larger table).
   expect(indexes).not.toContain("tasks_next_run_at_idx");

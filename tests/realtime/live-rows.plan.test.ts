@@ -5,6 +5,7 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { LIVE_EXECUTIONS_SQL, LIVE_TASKS_SQL, loadLiveRows } from "../../server/services/live-events.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { planNodes, sequentialScans } from "../helpers/plans.js";
 
 let database: TestDatabase;
 let client: pg.Client;
@@ -36,23 +37,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  Plans?: PlanNode[];
-}
-
-/** The tables the plan reads whole. */
-function sequentialScans(plan: PlanNode): string[] {
-  const own = plan["Node Type"] === "Seq Scan" ? [plan["Relation Name"] ?? "?"] : [];
-  return [...own, ...(plan.Plans ?? []).flatMap(sequentialScans)];
-}
-
-async function planOf(sql: string, values: unknown[]): Promise<PlanNode> {
-  const { rows } = await client.query<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, values);
-  return rows[0]?.["QUERY PLAN"][0]?.Plan as PlanNode;
-}
-
 it("loads the tasks of a batch by primary key, not by reading every task", async () => {
   const { rows } = await client.query<{ id: string; taskId: string }>(
     `SELECT id, task_id AS "taskId" FROM executions ORDER BY random() LIMIT 8`,
@@ -60,8 +44,8 @@ it("loads the tasks of a batch by primary key, not by reading every task", async
   const executionIds = rows.slice(0, 4).map((row) => row.id);
   const taskIds = rows.slice(4).map((row) => row.taskId);
 
-  expect(sequentialScans(await planOf(LIVE_TASKS_SQL, [taskIds, executionIds]))).toEqual([]);
-  expect(sequentialScans(await planOf(LIVE_EXECUTIONS_SQL, [executionIds]))).toEqual([]);
+  expect(sequentialScans(await planNodes(client, LIVE_TASKS_SQL, [taskIds, executionIds]))).toEqual([]);
+  expect(sequentialScans(await planNodes(client, LIVE_EXECUTIONS_SQL, [executionIds]))).toEqual([]);
 
   // And the rows are those named: the four executions with their tasks, and the four tasks named directly.
   const loaded = await loadLiveRows(client, { executionIds, taskIds });

@@ -14,6 +14,7 @@ import {
 } from "../../server/services/history-retention.js";
 import { RetentionSweeper } from "../../worker/retention-sweeper.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { indexesRead, planNodes, sequentialScans } from "../helpers/plans.js";
 import { eventually } from "../helpers/runlater.js";
 
 const DAY = 24 * 3_600_000;
@@ -206,18 +207,6 @@ describe("purgeExpiredHistory", () => {
 });
 
 describe("the sweep's statements", () => {
-  interface PlanNode {
-    "Node Type": string;
-    "Relation Name"?: string;
-    "Index Name"?: string;
-    Plans?: PlanNode[];
-  }
-  const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-  const planOf = async (sql: string, values: unknown[]) => {
-    const { rows } = await pool.query<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, values);
-    return nodes(rows[0]?.["QUERY PLAN"][0]?.Plan as PlanNode);
-  };
-
   it("find old attempts through the (organization_id, finished_at) index and tasks by primary key, reading no table whole", async () => {
     // A busy organisation: 20,000 recent attempts, none of them due for deletion.
     await pool.query(
@@ -234,11 +223,11 @@ describe("the sweep's statements", () => {
     await pool.query("ANALYZE executions");
     const { rows } = await pool.query<{ id: string }>("SELECT id FROM tasks LIMIT 5");
 
-    const attempts = await planOf(PURGE_ATTEMPTS_SQL, [organizations[0], daysAgo(30)]);
-    expect(attempts.filter((node) => node["Node Type"] === "Seq Scan")).toEqual([]);
-    expect(attempts.map((node) => node["Index Name"])).toContain("executions_organization_id_finished_at_idx");
-    const tasks = await planOf(PURGE_FINISHED_TASKS_SQL, [organizations[0], rows.map((row) => row.id)]);
-    expect(tasks.filter((node) => node["Node Type"] === "Seq Scan")).toEqual([]);
+    const attempts = await planNodes(pool, PURGE_ATTEMPTS_SQL, [organizations[0], daysAgo(30)]);
+    expect(sequentialScans(attempts)).toEqual([]);
+    expect(indexesRead(attempts)).toContain("executions_organization_id_finished_at_idx");
+    const tasks = await planNodes(pool, PURGE_FINISHED_TASKS_SQL, [organizations[0], rows.map((row) => row.id)]);
+    expect(sequentialScans(tasks)).toEqual([]);
   });
 });
 

@@ -19,6 +19,11 @@ afterAll(async () => {
   await services().pool.query("DROP FUNCTION IF EXISTS refuse_commit() CASCADE");
 });
 
+/** A worker's take: up to ten attempts, admitting the oldest due first. */
+function take() {
+  return takeDueAttempts(services().pool, services().boss, { batchSize: 10, admission: { kind: "oldest", limit: 10 }, groupConcurrency });
+}
+
 async function attemptOf(taskId: string) {
   const { rows } = await services().pool.query<{ id: string; status: string; admitted: boolean; jobState: string | null }>(
     `SELECT e.id, e.status, e.admitted_at IS NOT NULL AS admitted,
@@ -34,11 +39,7 @@ describe("takeDueAttempts", () => {
     const pushed = await rest<{ id: string }>(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/take` });
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "PENDING", admitted: false, jobState: null });
 
-    const { jobs, claims } = takeDueAttempts(services().pool, services().boss, {
-      batchSize: 10,
-      admission: { kind: "oldest", limit: 10 },
-      groupConcurrency,
-    });
+    const { jobs, claims } = take();
     const fetched = await jobs;
     const claimed = await claims;
 
@@ -59,21 +60,13 @@ describe("takeDueAttempts", () => {
       END $$;
       CREATE TRIGGER refuse_claims BEFORE UPDATE ON executions FOR EACH ROW EXECUTE FUNCTION refuse_claims();`);
 
-    const failed = takeDueAttempts(services().pool, services().boss, {
-      batchSize: 10,
-      admission: { kind: "oldest", limit: 10 },
-      groupConcurrency,
-    });
+    const failed = take();
     expect((await failed.jobs).map((job) => job.data.executionId)).toEqual([(await attemptOf(pushed.body.id))?.id]);
     await expect(failed.claims).rejects.toThrow("claim refused by the test");
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "PENDING", admitted: false, jobState: null });
 
     await services().pool.query("DROP FUNCTION refuse_claims() CASCADE");
-    const retried = takeDueAttempts(services().pool, services().boss, {
-      batchSize: 10,
-      admission: { kind: "oldest", limit: 10 },
-      groupConcurrency,
-    });
+    const retried = take();
     expect(await retried.jobs).toHaveLength(1);
     await retried.claims;
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "RUNNING", admitted: true, jobState: "active" });
@@ -92,22 +85,14 @@ describe("takeDueAttempts", () => {
         FOR EACH ROW EXECUTE FUNCTION refuse_commit();`);
 
     // A short take (one job for a batch of ten): its COMMIT shares a round trip with the next-due read.
-    const failed = takeDueAttempts(services().pool, services().boss, {
-      batchSize: 10,
-      admission: { kind: "oldest", limit: 10 },
-      groupConcurrency,
-    });
+    const failed = take();
     expect(await failed.jobs).toHaveLength(1);
     await expect(failed.claims).rejects.toThrow("commit refused by the test");
     await expect(failed.nextDue).rejects.toThrow("commit refused by the test");
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "PENDING", admitted: false, jobState: null });
 
     await services().pool.query("DROP FUNCTION refuse_commit() CASCADE");
-    const retried = takeDueAttempts(services().pool, services().boss, {
-      batchSize: 10,
-      admission: { kind: "oldest", limit: 10 },
-      groupConcurrency,
-    });
+    const retried = take();
     expect(await retried.jobs).toHaveLength(1);
     expect([...(await retried.claims).values()]).toMatchObject([{ kind: "claimed" }]);
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "RUNNING", admitted: true, jobState: "active" });
