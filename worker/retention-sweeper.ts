@@ -1,8 +1,8 @@
 /**
  * The retention sweeper: every few minutes, deletes what is past its retention — inbound webhook events older than
  * their organisation's `inboundRetentionDays`, attempts and finished tasks older than RUNLATER_HISTORY_RETENTION_DAYS
- * (server/services/history-retention.ts), expired sessions and login attempts older than a day (which logins also
- * clear, but only when someone logs in). Every worker runs one; any number can run at once.
+ * (server/services/history-retention.ts), expired sessions and login attempts older than a day. Every worker runs
+ * one; any number can run at once.
  */
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";

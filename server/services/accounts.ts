@@ -9,11 +9,11 @@ import { withTransaction } from "../db/pool.js";
 import { DomainError, validationError } from "../errors.js";
 import type { Principal } from "./api-keys.js";
 import { redeemInvite } from "./invites.js";
-import { deleteOldLoginAttempts, markLoginSucceeded, reserveLoginAttempt } from "./login-throttle.js";
+import { markLoginSucceeded, reserveLoginAttempt } from "./login-throttle.js";
 import { addMembership, createOwnedOrganization } from "./memberships.js";
 import { createOrganization } from "./organizations.js";
 import { hashPassword, PASSWORD_LENGTH, validatePassword, verifyAgainstDummy, verifyPassword } from "./passwords.js";
-import { type CreatedSession, createSession, deleteExpiredSessions, requireSession } from "./sessions.js";
+import { type CreatedSession, createSession, requireSession } from "./sessions.js";
 import { findUserByEmail, hasUsers, insertUser, normalizeEmail, type UserRow, validateUserName } from "./users.js";
 
 export type SignupPolicy = "open" | "invite";
@@ -88,7 +88,6 @@ export async function logIn(
   const valid = user ? await verifyPassword(input.password, user.passwordHash) : await verifyAgainstDummy(input.password);
   if (!user || !valid) throw new DomainError("UNAUTHENTICATED", "wrong email or password");
   await markLoginSucceeded(pool, attemptId);
-  await Promise.all([deleteExpiredSessions(pool), deleteOldLoginAttempts(pool)]);
   return withTransaction(pool, async (client) => {
     const organizationId = input.inviteToken
       ? (await redeemInvite(client, input.inviteToken, user, "input.inviteToken")).organizationId

@@ -70,7 +70,7 @@ export async function markLoginSucceeded(pool: Pool, attemptId: number): Promise
   await pool.query("UPDATE login_attempts SET succeeded = true WHERE id = $1", [attemptId]);
 }
 
-/** Attempts older than a day count for nothing; deleted now and then. */
+/** Attempts older than a day count for nothing; the retention sweeper deletes them (worker/retention-sweeper.ts). */
 export async function deleteOldLoginAttempts(pool: Pool, now = new Date()): Promise<void> {
   await pool.query("DELETE FROM login_attempts WHERE created_at < $1", [new Date(now.getTime() - 24 * 3_600_000)]);
 }

@@ -119,7 +119,7 @@ export function requireSession(principal: Principal, what: string): string {
   return principal.sessionId;
 }
 
-/** Removes expired sessions; called now and then so the table does not grow without bound. */
+/** Removes expired sessions (worker/retention-sweeper.ts, every few minutes), so the table does not grow without bound. */
 export async function deleteExpiredSessions(db: Queryable, now = new Date()): Promise<number> {
   const { rowCount } = await db.query("DELETE FROM sessions WHERE expires_at <= $1", [now]);
   return rowCount ?? 0;
