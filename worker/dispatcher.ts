@@ -299,7 +299,8 @@ export class Dispatcher {
 /** The exact request an attempt sends: the task's own headers plus Runlater's metadata and signature. */
 export function buildDeliveryRequest(claimed: ClaimedAttempt, now = new Date()): DeliveryRequest {
   const { task } = claimed;
-  const body = task.body;
+  // BASE64 bodies are bytes that are not text (an inbound event's binary body, a bodyBase64 push): sent decoded.
+  const body = task.body !== null && task.bodyEncoding === "BASE64" ? Buffer.from(task.body, "base64") : task.body;
   const headers: Record<string, string> = { ...(task.headers as Record<string, string>) };
   if (task.bodyEncoding === "JSON" && !Object.keys(headers).some((name) => name.toLowerCase() === "content-type")) {
     headers["content-type"] = "application/json";

@@ -22,7 +22,8 @@ export interface DeliveryRequest {
   url: string;
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   headers: Record<string, string>;
-  body: string | null;
+  /** Text is sent as UTF-8; bytes as they are. */
+  body: string | Buffer | null;
   timeoutMs: number;
 }
 

@@ -39,6 +39,7 @@ export const BodyEncodingEnum = builder.enumType("BodyEncoding", {
   values: {
     JSON: { description: "A JSON document, sent with content-type: application/json unless a header says otherwise." },
     RAW: { description: "A string sent exactly as given." },
+    BASE64: { description: "Bytes that are not text (bodyBase64, or an inbound event's binary body): body holds them in base64." },
   } as const,
 });
 
@@ -60,8 +61,15 @@ export const TaskRef = builder.prismaObject("Task", {
       description: "Headers sent with every attempt, besides Runlater's own (Runlater-Signature and friends).",
       resolve: (task) => task.headers as Record<string, unknown>,
     }),
-    body: t.exposeString("body", { nullable: true, description: "The request body exactly as sent (JSON bodies are serialised)." }),
-    bodyEncoding: t.expose("bodyEncoding", { type: BodyEncodingEnum, nullable: true, description: "JSON or RAW; null without a body." }),
+    body: t.exposeString("body", {
+      nullable: true,
+      description: "The request body exactly as sent (JSON bodies are serialised; BASE64 bodies are the bytes in base64).",
+    }),
+    bodyEncoding: t.expose("bodyEncoding", {
+      type: BodyEncodingEnum,
+      nullable: true,
+      description: "JSON, RAW or BASE64; null without a body.",
+    }),
     retries: t.exposeInt("retries", { description: "Retries allowed after the first attempt." }),
     timeoutMs: t.exposeInt("timeoutMs", { description: "Time allowed for each attempt, in milliseconds." }),
     runAt: t.expose("runAt", { type: "DateTime", description: "When the first attempt is due." }),
@@ -163,6 +171,13 @@ function pushFields<Kind extends "Arg" | "InputObject">(t: InputFieldBuilder<Typ
       type: "JSON",
       required: false,
       description: "Request body: a JSON value is sent as JSON, a string is sent raw. At most 256 KiB.",
+    }),
+    bodyBase64: t.field({
+      type: "String",
+      required: false,
+      description:
+        "Request body as base64 (standard or URL-safe alphabet), for bytes that are not text: the decoded bytes are sent " +
+        "as they are, and signed as sent. At most 256 KiB decoded. Not with body.",
     }),
     delay: t.field({
       type: "Delay",
@@ -313,6 +328,7 @@ builder.mutationFields((t) => ({
       method: t.arg({ type: HttpMethodEnum, required: false, description: "HTTP method." }),
       headers: t.arg({ type: "JSONObject", required: false, description: "Headers to send (replace all of them; at most 50)." }),
       body: t.arg({ type: "JSON", required: false, description: "Request body: a JSON value is sent as JSON, a string raw." }),
+      bodyBase64: t.arg.string({ required: false, description: "Request body as base64: the decoded bytes are sent. Not with body." }),
       name: t.arg.string({ required: false, description: "A label for people." }),
       retries: t.arg.int({ required: false, description: "Retries after the first attempt, 0–20." }),
       timeoutMs: t.arg.int({ required: false, description: "Per-attempt timeout in ms, 1000–300000." }),

@@ -14,6 +14,7 @@
  * in the order they were received, and a failing destination holds back only
  * its own queue.
  */
+import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
@@ -130,19 +131,28 @@ function forwardRequest(endpoint: InboundEndpointRow, event: StoredEvent, destin
   }
   headers["runlater-event-id"] = event.id;
   headers["runlater-endpoint-id"] = endpoint.id;
-  const body = method === "GET" || event.body.length === 0 ? null : event.body.toString("utf8");
   return {
     url: destination,
     method,
     headers,
-    body,
-    bodyEncoding: body === null ? null : "RAW",
+    ...(method === "GET" || event.body.length === 0 ? { body: null, bodyEncoding: null } : forwardedBody(event.body)),
     runAt: now,
     retries: endpoint.retries,
     timeoutMs: endpoint.timeoutMs,
     name: `inbound: ${endpoint.name}`,
     queue: endpoint.ordered ? orderedQueueName(endpoint.id, destination) : null,
   };
+}
+
+/**
+ * The sender's body as a task holds it: UTF-8 text as it is (RAW), any other bytes (a gzip or protobuf body, text in
+ * another charset) in base64 (BASE64), which the worker decodes before sending, so the destination gets the bytes the
+ * sender sent. Text with a NUL byte is bytes too: PostgreSQL text cannot hold U+0000.
+ */
+function forwardedBody(body: Buffer): Pick<TaskToInsert, "body" | "bodyEncoding"> {
+  return isUtf8(body) && !body.includes(0)
+    ? { body: body.toString("utf8"), bodyEncoding: "RAW" }
+    : { body: body.toString("base64"), bodyEncoding: "BASE64" };
 }
 
 /** Creates one task per destination for `event`, and the rows linking them to it. */

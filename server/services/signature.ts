@@ -5,7 +5,7 @@
  *     Runlater-Signature: t=1718000000,v1=5257a869e7ecebed…[,v1=…]
  *
  * `t` is the Unix time in seconds when the request was signed; each `v1` is the
- * hex HMAC-SHA256 of `${t}.${rawBody}` under one signing secret. During a secret
+ * hex HMAC-SHA256 of `${t}.` followed by the body's bytes, under one signing secret. During a secret
  * rotation there are two `v1` values, the current secret's first, so receivers
  * holding either secret keep verifying.
  */
@@ -13,12 +13,16 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 
 const SIGNATURE_VERSION = "v1";
 
-function computeSignature(secret: string, timestampSeconds: number, rawBody: string): string {
-  return createHmac("sha256", secret).update(`${timestampSeconds}.${rawBody}`, "utf8").digest("hex");
+/** A body as sent: text (its UTF-8 bytes) or bytes. */
+type RawBody = string | Uint8Array;
+
+function computeSignature(secret: string, timestampSeconds: number, rawBody: RawBody): string {
+  const hmac = createHmac("sha256", secret).update(`${timestampSeconds}.`, "utf8");
+  return (typeof rawBody === "string" ? hmac.update(rawBody, "utf8") : hmac.update(rawBody)).digest("hex");
 }
 
 /** Builds the `Runlater-Signature` value: one `v1` per secret, current secret first. */
-export function signatureHeader(secrets: string[], timestampSeconds: number, rawBody: string): string {
+export function signatureHeader(secrets: string[], timestampSeconds: number, rawBody: RawBody): string {
   if (secrets.length === 0) {
     throw new RangeError("signatureHeader needs at least one secret");
   }
@@ -37,8 +41,8 @@ export function signatureHeader(secrets: string[], timestampSeconds: number, raw
  *    re-serialising changes bytes and breaks the signature.
  * 2. Split the header on `,` and each part on the first `=`. Take `t` (the
  *    timestamp) and every `v1` (there are two while a secret is being rotated).
- * 3. Compute HMAC-SHA256 with your signing secret over the string
- *    `${t}.${rawBody}` and hex-encode it.
+ * 3. Compute HMAC-SHA256 with your signing secret over `${t}.` followed by the
+ *    body's bytes (for a text body: the string `${t}.${rawBody}`) and hex-encode it.
  * 4. Compare it with each `v1` in constant time (`crypto.timingSafeEqual`,
  *    `hmac.compare_digest`, …); the request is authentic if any one matches.
  * 5. Reject it when `t` is more than 5 minutes from your clock, so a captured
@@ -49,7 +53,7 @@ export function signatureHeader(secrets: string[], timestampSeconds: number, raw
 export function verifySignature(
   header: string,
   secret: string,
-  rawBody: string,
+  rawBody: RawBody,
   options: { toleranceSeconds?: number; now?: Date } = {},
 ): boolean {
   const toleranceSeconds = options.toleranceSeconds ?? 300;

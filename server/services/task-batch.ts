@@ -66,10 +66,12 @@ export function validatePushBatch(
 /**
  * A task's own fields win over the defaults'. Headers are merged by name (case
  * insensitively); a task giving delay, runAt or debounceKey replaces the
- * defaults' timing.
+ * defaults' timing, and one giving body or bodyBase64 the defaults' body.
  */
 function mergeOverDefaults(own: Fields, shared: Fields): Fields {
   const merged = { ...shared, ...own };
+  if ("body" in own && !("bodyBase64" in own)) delete merged.bodyBase64;
+  if ("bodyBase64" in own && !("body" in own)) delete merged.body;
   // A debounced task's timing is its window.
   if ("delay" in own || "runAt" in own || "debounceKey" in own) {
     if (!("delay" in own)) delete merged.delay;

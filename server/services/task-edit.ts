@@ -10,6 +10,7 @@ import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
 import { notifyDue } from "./dispatch-queue.js";
 import { replacePendingRequest } from "./push-policies.js";
+import type { BodyEncoding } from "./task-input.js";
 import { asUuid, getTask, type TaskDependencies, type TaskRow, validatePush } from "./tasks.js";
 
 /** What an edit may change; omitted (or null) fields keep their value. */
@@ -18,6 +19,7 @@ export interface TaskEdit {
   method?: string | null;
   headers?: Record<string, unknown> | null;
   body?: unknown;
+  bodyBase64?: string | null;
   name?: string | null;
   retries?: number | null;
   timeoutMs?: number | null;
@@ -36,7 +38,7 @@ interface EditableTask {
   method: string;
   headers: Record<string, string>;
   body: string | null;
-  bodyEncoding: "JSON" | "RAW" | null;
+  bodyEncoding: BodyEncoding | null;
   name: string | null;
   retries: number;
   timeoutMs: number;
@@ -81,7 +83,7 @@ export async function editPendingTask(
         url: edit.url ?? task.url,
         method: edit.method ?? task.method,
         headers: edit.headers ?? task.headers,
-        body: edit.body !== undefined && edit.body !== null ? edit.body : storedBody(task),
+        ...editedBody(edit, task),
         name: edit.name ?? task.name ?? undefined,
         retries: edit.retries ?? task.retries,
         timeoutMs: edit.timeoutMs ?? task.timeoutMs,
@@ -105,8 +107,11 @@ export async function editPendingTask(
   });
 }
 
-/** The stored body as a push would give it: a JSON value for JSON bodies, the text for raw ones. */
-function storedBody(task: EditableTask): unknown {
-  if (task.body === null) return undefined;
-  return task.bodyEncoding === "JSON" ? JSON.parse(task.body) : task.body;
+/** The body fields of the edited push: the edit's body or bodyBase64, or the stored body as a push would give it. */
+function editedBody(edit: TaskEdit, task: EditableTask): { body?: unknown; bodyBase64?: string } {
+  if ((edit.body ?? null) !== null || (edit.bodyBase64 ?? null) !== null)
+    return { body: edit.body, bodyBase64: edit.bodyBase64 ?? undefined };
+  if (task.body === null) return {};
+  if (task.bodyEncoding === "BASE64") return { bodyBase64: task.body };
+  return { body: task.bodyEncoding === "JSON" ? JSON.parse(task.body) : task.body };
 }

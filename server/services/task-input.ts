@@ -44,13 +44,16 @@ export const RESERVED_HEADERS = new Set([
 ]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** How a task's stored body becomes the bytes it sends (the Prisma enum BodyEncoding). */
+export type BodyEncoding = "JSON" | "RAW" | "BASE64";
+
 export interface TaskSpec {
   url: string;
   method: HttpMethod;
   headers: Record<string, string>;
-  /** The exact bytes to send (as UTF-8 text), or null for no body. */
+  /** The body to send: UTF-8 text for JSON and RAW, the bytes in base64 for BASE64; null for no body. */
   body: string | null;
-  bodyEncoding: "JSON" | "RAW" | null;
+  bodyEncoding: BodyEncoding | null;
   runAt: Date;
   retries: number;
   timeoutMs: number;
@@ -112,6 +115,7 @@ const pushFieldsSchema = z.object({
     .optional(),
   headers: z.record(z.string(), z.unknown(), { message: "headers must be an object of header names to string values" }).optional(),
   body: z.unknown().optional(),
+  bodyBase64: z.string({ message: "bodyBase64 must be a string of base64" }).optional(),
   delay: z.unknown().optional(),
   runAt: z.unknown().optional(),
   retries: z
@@ -185,7 +189,7 @@ export function parsePushFields(input: Record<string, unknown>, now: Date): Task
     const policy = (["dedupe", "debounceKey", "throttleKey"] as const).find((name) => fields[name] !== undefined && fields[name] !== false);
     if (policy) throw validationError(policy, `${policy} cannot be combined with cron`);
   }
-  const { body, bodyEncoding } = encodeBody(fields.body);
+  const { body, bodyEncoding } = encodeBody(fields.body, fields.bodyBase64);
   return {
     url: fields.url,
     method: fields.method ?? "POST",
@@ -215,7 +219,14 @@ function parseCallbackFields(fields: { callbackUrl?: string; callbackOn?: Callba
   };
 }
 
-function encodeBody(body: unknown): Pick<TaskSpec, "body" | "bodyEncoding"> {
+function encodeBody(body: unknown, bodyBase64: string | undefined): Pick<TaskSpec, "body" | "bodyEncoding"> {
+  if (bodyBase64 !== undefined) {
+    if (body !== undefined) throw validationError("bodyBase64", "give body or bodyBase64, not both");
+    const bytes = decodeBase64Body(bodyBase64);
+    refuseLargeBody("bodyBase64", bytes.length);
+    // Stored in canonical form (padded, no line breaks), so equal bytes compare and deduplicate equal.
+    return { body: bytes.toString("base64"), bodyEncoding: "BASE64" };
+  }
   if (body === undefined) return { body: null, bodyEncoding: null };
   // PostgreSQL text cannot hold U+0000; in a JSON body it is escaped (\u0000) and harmless.
   if (typeof body === "string" && body.includes("\u0000")) {
@@ -223,13 +234,26 @@ function encodeBody(body: unknown): Pick<TaskSpec, "body" | "bodyEncoding"> {
   }
   const encoded =
     typeof body === "string" ? { body, bodyEncoding: "RAW" as const } : { body: JSON.stringify(body), bodyEncoding: "JSON" as const };
-  const bytes = Buffer.byteLength(encoded.body, "utf8");
+  refuseLargeBody("body", Buffer.byteLength(encoded.body, "utf8"));
+  return encoded;
+}
+
+function refuseLargeBody(field: string, bytes: number): void {
   if (bytes > limits.maxBodyBytes) {
-    throw new DomainError("PAYLOAD_TOO_LARGE", `body is ${bytes} bytes; the limit is ${limits.maxBodyBytes} bytes (256 KiB)`, {
-      field: "body",
+    throw new DomainError("PAYLOAD_TOO_LARGE", `${field} is ${bytes} bytes; the limit is ${limits.maxBodyBytes} bytes (256 KiB)`, {
+      field,
     });
   }
-  return encoded;
+}
+
+// Standard or URL-safe alphabet, padding optional; line breaks (as `base64` wraps its output) are ignored.
+const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
+
+/** The bytes of a bodyBase64, refusing what is not base64 (Buffer.from alone skips characters it does not know). */
+function decodeBase64Body(text: string): Buffer {
+  const compact = text.replace(/[\r\n\t ]/g, "");
+  if (!BASE64.test(compact)) throw validationError("bodyBase64", "bodyBase64 is not valid base64");
+  return Buffer.from(compact, "base64");
 }
 
 /** Validates request headers given by a user; errors name `${field}.<header>`. */
@@ -278,7 +302,7 @@ function parseRunAt(delay: unknown, runAt: unknown, now: Date): Date {
   return due;
 }
 
-type PolicyFields = Pick<z.output<typeof pushFieldsSchema>, "url" | "method" | "body" | "delay" | "runAt"> & {
+type PolicyFields = Pick<z.output<typeof pushFieldsSchema>, "url" | "method" | "body" | "bodyBase64" | "delay" | "runAt"> & {
   dedupe?: boolean;
   dedupeWindow?: unknown;
   debounceKey?: string;
@@ -309,7 +333,7 @@ function parsePushPolicies(fields: PolicyFields, now: Date): Partial<Pick<TaskSp
   }
   if (fields.dedupe === true) {
     const windowMs = fields.dedupeWindow === undefined ? limits.defaultDedupeWindowMs : parseWindow("dedupeWindow", fields.dedupeWindow);
-    return { dedupe: { hash: contentHash(fields.method ?? "POST", fields.url, fields.body), windowMs } };
+    return { dedupe: { hash: contentHash(fields.method ?? "POST", fields.url, fields.body, fields.bodyBase64), windowMs } };
   }
   if (fields.debounceKey !== undefined) {
     if (fields.delay !== undefined || fields.runAt !== undefined) {
@@ -350,8 +374,15 @@ function parseWindow(field: string, value: unknown): number {
  * out (a trace id or timestamp header would defeat it). JSON bodies are
  * compared by value, with object keys in sorted order; string bodies byte for byte.
  */
-export function contentHash(method: string, url: string, body: unknown): string {
-  const content = body === undefined ? null : typeof body === "string" ? { raw: body } : { json: canonicalJson(body) };
+export function contentHash(method: string, url: string, body: unknown, bodyBase64?: string): string {
+  const content =
+    bodyBase64 !== undefined
+      ? { base64: decodeBase64Body(bodyBase64).toString("base64") }
+      : body === undefined
+        ? null
+        : typeof body === "string"
+          ? { raw: body }
+          : { json: canonicalJson(body) };
   return createHash("sha256")
     .update(JSON.stringify([method, url, content]))
     .digest("hex");

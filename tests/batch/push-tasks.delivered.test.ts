@@ -62,11 +62,12 @@ describe("POST /api/v1/tasks/batch", () => {
 
   it("merges each task over the defaults: its own fields win, headers merge by name, its timing replaces the defaults'", async () => {
     const runAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2 * 86_400_000).toISOString();
-    const [first, second, third] = await pushBatch(
+    const [first, second, third, fourth] = await pushBatch(
       [
         {},
         { url: "https://example.com/own", headers: { "x-trace": "own" }, retries: 2, runAt, priority: -3 },
         { method: "DELETE", name: "third" },
+        { bodyBase64: "AAEC/w==" },
       ],
       {
         url: "https://example.com/default",
@@ -76,6 +77,7 @@ describe("POST /api/v1/tasks/batch", () => {
         retries: 7,
         queue: "imports",
         priority: 5,
+        body: "default text",
       },
     );
     expect(first).toMatchObject({ url: "https://example.com/default", method: "PUT", retries: 7, queue: "imports", priority: 5 });
@@ -84,6 +86,9 @@ describe("POST /api/v1/tasks/batch", () => {
     expect(second).toMatchObject({ url: "https://example.com/own", retries: 2, priority: -3, runAt });
     expect(second?.headers).toEqual({ "X-Tenant": "acme", "x-trace": "own" });
     expect(third).toMatchObject({ url: "https://example.com/default", method: "DELETE", name: "third", priority: 5 });
+    // A task's own body, of either kind, replaces the defaults'.
+    expect(first).toMatchObject({ body: "default text", bodyEncoding: "RAW" });
+    expect(fourth).toMatchObject({ body: "AAEC/w==", bodyEncoding: "BASE64" });
   });
 
   it("answers each task exactly as it reads back (the answer is built without reading the rows again)", async () => {
@@ -91,6 +96,7 @@ describe("POST /api/v1/tasks/batch", () => {
       [
         { body: { a: 1 }, headers: { "X-A": "1" }, name: "plain", method: "PATCH" },
         { body: "raw text", queue: "read-back", priority: 9, retries: 0, timeoutMs: 1000 },
+        { bodyBase64: "AAEC/w==" },
         { dedupe: true, dedupeWindow: "1m" },
         { throttleKey: "read-back", throttleWindow: "1m" },
         { debounceKey: "read-back", debounceWindow: "1m" },
@@ -98,7 +104,7 @@ describe("POST /api/v1/tasks/batch", () => {
       ],
       { url: "https://example.com/read-back", delay: "1h" },
     );
-    expect(tasks).toHaveLength(6);
+    expect(tasks).toHaveLength(7);
     for (const task of tasks) {
       const readBack = await graphql<{ task: TaskAnswer }>(
         runlater.instance,

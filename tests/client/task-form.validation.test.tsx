@@ -1,6 +1,7 @@
 import { fireEvent, screen, waitFor } from "@solidjs/testing-library";
 import { describe, expect, it } from "vitest";
-import { emptyTaskForm, TaskForm, type TaskFormValues } from "../../client/src/pages/CreateTaskPage";
+import type { TaskDetail } from "../../client/src/graphql/tasks";
+import { emptyTaskForm, TaskForm, type TaskFormValues, taskFormFrom } from "../../client/src/pages/CreateTaskPage";
 import type { Responder } from "./graphql-test-client";
 import { renderWithClient } from "./render-with-client";
 
@@ -75,6 +76,28 @@ describe("create task form", () => {
       retries: 3,
       timeoutMs: 30_000,
     });
+  });
+
+  it("sends a Base64 body as bodyBase64, refusing one that is not base64, and fills a duplicate of a binary task as Base64", async () => {
+    const { graphql, created } = renderForm({ PushTask: () => ({ data: { pushTask: { id: "task-2" } } }) });
+    type("URL", "https://api.example.com/upload");
+    fireEvent.click(screen.getByRole("radio", { name: "Base64" }));
+    type("Body optional", "not base64!");
+    fireEvent.click(screen.getByRole("button", { name: "Create task" }));
+    expect(await screen.findByText("Not valid base64.")).toBeTruthy();
+    type("Body optional", "AAEC/w==");
+    fireEvent.click(screen.getByRole("button", { name: "Create task" }));
+    await waitFor(() => expect(created).toEqual([{ id: "task-2" }]));
+    expect(graphql.operations.find((operation) => operation.name === "PushTask")?.variables).toMatchObject({ bodyBase64: "AAEC/w==" });
+    expect(graphql.operations.find((operation) => operation.name === "PushTask")?.variables).not.toHaveProperty("body");
+
+    // The fields a duplicate's form is filled from.
+    const binaryTask = {
+      ...{ name: null, url: "https://api.example.com/upload", method: "POST", queue: null, headers: {}, cron: null, timezone: null },
+      ...{ retries: 3, timeoutMs: 30_000, priority: 0, callbackUrl: null, body: "AAEC/w==", bodyEncoding: "BASE64" },
+    } as unknown as TaskDetail;
+    const duplicate = taskFormFrom(binaryTask);
+    expect(duplicate).toMatchObject({ bodyKind: "base64", body: "AAEC/w==" });
   });
 
   it("describes a cron expression in words and lists its next five runs in the chosen time zone", async () => {

@@ -9,7 +9,9 @@ export interface ReceivedRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
+  /** The body decoded as UTF-8; `bytes` holds it as received. */
   body: string;
+  bytes: Buffer;
   receivedAt: number;
 }
 
@@ -39,11 +41,13 @@ export async function startSink(handler: SinkHandler = () => ({ status: 200, bod
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
     const received: ReceivedRequest = {
       method: req.method ?? "",
       path: req.url ?? "",
       headers: req.headers,
-      body: Buffer.concat(chunks).toString("utf8"),
+      body: bytes.toString("utf8"),
+      bytes,
       receivedAt: Date.now(),
     };
     const index = requests.push(received) - 1;

@@ -4,10 +4,12 @@
  * (one failing first, then retried); replay, in-order delivery, the 1 MiB
  * limit, retention, validation, and isolation between alice and bob.
  */
+import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningInstance } from "../../server/app.js";
 import { purgeExpiredInboundEvents } from "../../server/services/inbound-events.js";
 import { INBOUND_EVENT_CHANNEL } from "../../server/services/realtime-notices.js";
+import { verifySignature } from "../../server/services/signature.js";
 import { createPersonas, eventually, graphql, type Persona, rest, useTestInstance } from "../helpers/runlater.js";
 import { type Sink, type SinkHandler, startSink } from "../helpers/sink.js";
 
@@ -132,6 +134,34 @@ describe("receiving and forwarding", () => {
     expect(request).toMatchObject({ method: "PATCH", body: "plain text" });
     const head = await fetch(`${instance.url}/in/${endpoint.slug}`, { method: "OPTIONS" });
     expect(head.status).toBe(202);
+  });
+
+  it("forwards a body that is not UTF-8 text byte for byte, signed over its bytes", async () => {
+    const destination = await sink();
+    const endpoint = await createEndpoint(alice, { name: "binary", forwardUrls: [destination.url] });
+    const gzipped = gzipSync(Buffer.from('{"order":42}'));
+    const withNul = Buffer.from("text\u0000with a NUL byte", "utf8");
+    for (const body of [gzipped, withNul]) {
+      const answer = await fetch(`${instance.url}/in/${endpoint.slug}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-encoding": "gzip" },
+        body,
+      });
+      expect(answer.status).toBe(202);
+    }
+    const requests = await destination.waitForRequests(2);
+    const { current } = (await rest<{ current: string }>(instance, alice.apiKey, "GET", "/signing-secrets")).body;
+    for (const [index, sent] of [gzipped, withNul].entries()) {
+      const request = requests.find((candidate) => candidate.bytes.equals(sent));
+      expect(request, `body ${index} arrived as sent`).toBeDefined();
+      expect(request!.headers["content-encoding"]).toBe("gzip");
+      expect(verifySignature(String(request!.headers["runlater-signature"]), current, request!.bytes)).toBe(true);
+    }
+    expect(gunzipSync(requests.find((request) => request.bytes[0] === 0x1f)!.bytes).toString()).toBe('{"order":42}');
+    // The forwards are tasks holding the bytes in base64.
+    const [event] = await eventsOf(alice, endpoint.id);
+    const task = await rest(instance, alice.apiKey, "GET", `/tasks/${event!.deliveries[0]!.taskId}`);
+    expect(task.body).toMatchObject({ bodyEncoding: "BASE64" });
   });
 
   it("answers 413 beyond 1 MiB and stores nothing; 404 for an unknown slug", async () => {

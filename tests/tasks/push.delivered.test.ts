@@ -92,6 +92,39 @@ describe("a pushed task is delivered, signed and recorded", () => {
     expect(received.method).toBe("POST");
   });
 
+  it("delivers a bodyBase64 push as its decoded bytes, signed over those bytes", async () => {
+    const before = runlater.sink.requests.length;
+    // Not UTF-8 (0xff, 0xfe), with a NUL byte: what a text body cannot carry.
+    const bytes = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe, 0x00, 0x41, 0x0a]);
+    // Unpadded and wrapped as `base64` prints it: stored in canonical form.
+    const given = `${bytes.toString("base64").replace(/=+$/, "").slice(0, 4)}\n${bytes.toString("base64").replace(/=+$/, "").slice(4)}`;
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", {
+      url: `${runlater.sink.url}/binary`,
+      headers: { "content-type": "application/octet-stream" },
+      bodyBase64: given,
+      dedupe: true,
+    });
+    expect(pushed.status).toBe(201);
+    expect(pushed.body).toMatchObject({ bodyEncoding: "BASE64", body: bytes.toString("base64") });
+
+    const [received] = (await runlater.sink.waitForRequests(before + 1)).slice(before);
+    expect(received!.bytes.equals(bytes)).toBe(true);
+    expect(received!.headers["content-type"]).toBe("application/octet-stream");
+    const signature = String(received!.headers["runlater-signature"]);
+    expect(verifySignature(signature, (await secrets()).current, received!.bytes)).toBe(true);
+    // Over the bytes, not over their UTF-8 reading (which replaces 0xff and 0xfe).
+    expect(verifySignature(signature, (await secrets()).current, received!.body)).toBe(false);
+
+    // The same bytes in the other base64 form are the same content.
+    const again = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", {
+      url: `${runlater.sink.url}/binary`,
+      headers: { "content-type": "application/octet-stream" },
+      bodyBase64: bytes.toString("base64"),
+      dedupe: true,
+    });
+    expect(again.body.id).toBe(pushed.body.id);
+  });
+
   it("reads a task and its executions over GraphQL, with the list newest first", async () => {
     const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", {
       url: `${runlater.sink.url}/gql`,

@@ -53,6 +53,33 @@ describe("editing a task before it starts", () => {
     expect(answer.body).toMatchObject({ name: "renamed over REST", runAt: pushed.body.runAt });
   });
 
+  it("keeps a binary body through an edit of other fields, and takes a new one as bodyBase64", async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x01]);
+    const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", {
+      url: `${runlater.sink.url}/bytes-kept`,
+      delay: "1h",
+      bodyBase64: bytes.toString("base64"),
+    });
+    const renamed = await rest(runlater.instance, ALICE_KEY, "PATCH", `/tasks/${pushed.body.id}`, { name: "still bytes", delay: "1s" });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toMatchObject({ name: "still bytes", bodyEncoding: "BASE64", body: bytes.toString("base64") });
+    await eventually(async () => requestsFor("/bytes-kept").length === 1, 10_000);
+    expect(requestsFor("/bytes-kept")[0]!.bytes.equals(bytes)).toBe(true);
+
+    const other = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", {
+      url: `${runlater.sink.url}/bytes-new`,
+      delay: "1h",
+      body: "text",
+    });
+    const edited = await rest(runlater.instance, ALICE_KEY, "PATCH", `/tasks/${other.body.id}`, {
+      bodyBase64: bytes.toString("base64"),
+      delay: "1s",
+    });
+    expect(edited.body).toMatchObject({ bodyEncoding: "BASE64", body: bytes.toString("base64") });
+    await eventually(async () => requestsFor("/bytes-new").length === 1, 10_000);
+    expect(requestsFor("/bytes-new")[0]!.bytes.equals(bytes)).toBe(true);
+  });
+
   it("refuses a task that has run, naming why, and a bad value naming its field", async () => {
     const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/done` });
     const id = pushed.body.id as string;

@@ -33,7 +33,7 @@ const TASK_ROW_FIELDS = `id name url method status type queue cron paused attemp
 export interface TaskDetail extends TaskRow {
   headers: Record<string, string>;
   body: string | null;
-  bodyEncoding: "JSON" | "RAW" | null;
+  bodyEncoding: "JSON" | "RAW" | "BASE64" | null;
   retries: number;
   timeoutMs: number;
   priority: number;
@@ -147,6 +147,7 @@ export interface PushTaskVariables {
   queue?: string;
   headers?: Record<string, string>;
   body?: unknown;
+  bodyBase64?: string;
   delay?: string;
   runAt?: string;
   cron?: string;
@@ -159,9 +160,9 @@ export interface PushTaskVariables {
 
 export const PUSH_TASK = gql<{ pushTask: TaskRow }, PushTaskVariables>`
   mutation PushTask($url: String!, $method: HttpMethod, $name: String, $queue: String, $headers: JSONObject, $body: JSON,
-    $delay: Delay, $runAt: DateTime, $cron: String, $timezone: String, $retries: Int, $timeoutMs: Int, $priority: Int,
-    $callbackUrl: String) {
-    pushTask(url: $url, method: $method, name: $name, queue: $queue, headers: $headers, body: $body, delay: $delay,
+    $bodyBase64: String, $delay: Delay, $runAt: DateTime, $cron: String, $timezone: String, $retries: Int, $timeoutMs: Int,
+    $priority: Int, $callbackUrl: String) {
+    pushTask(url: $url, method: $method, name: $name, queue: $queue, headers: $headers, body: $body, bodyBase64: $bodyBase64, delay: $delay,
       runAt: $runAt, cron: $cron, timezone: $timezone, retries: $retries, timeoutMs: $timeoutMs, priority: $priority,
       callbackUrl: $callbackUrl) { ${TASK_ROW_FIELDS} }
   }
@@ -171,8 +172,9 @@ export type UpdateTaskVariables = Omit<PushTaskVariables, "queue" | "cron" | "ti
 
 export const UPDATE_TASK = gql<{ updateTask: TaskRow }, UpdateTaskVariables>`
   mutation UpdateTask($id: ID!, $url: String, $method: HttpMethod, $name: String, $headers: JSONObject, $body: JSON,
-    $delay: Delay, $runAt: DateTime, $retries: Int, $timeoutMs: Int, $priority: Int) {
-    updateTask(id: $id, url: $url, method: $method, name: $name, headers: $headers, body: $body, delay: $delay, runAt: $runAt,
+    $bodyBase64: String, $delay: Delay, $runAt: DateTime, $retries: Int, $timeoutMs: Int, $priority: Int) {
+    updateTask(id: $id, url: $url, method: $method, name: $name, headers: $headers, body: $body, bodyBase64: $bodyBase64,
+      delay: $delay, runAt: $runAt,
       retries: $retries, timeoutMs: $timeoutMs, priority: $priority) { ${TASK_ROW_FIELDS} }
   }
 `;

@@ -37,7 +37,7 @@ export interface TaskFormValues {
   method: HttpMethod;
   queue: string;
   headers: Array<{ name: string; value: string }>;
-  bodyKind: "json" | "text";
+  bodyKind: BodyKind;
   body: string;
   mode: ScheduleMode;
   delay: string;
@@ -49,6 +49,16 @@ export interface TaskFormValues {
   priority: string;
   callbackUrl: string;
 }
+
+/** How the body box is read: a JSON document, text sent as typed, or bytes written in base64. */
+type BodyKind = "json" | "text" | "base64";
+const BODY_KINDS: Record<BodyKind, { label: string; hint: string; placeholder: string }> = {
+  json: { label: "JSON", hint: "Sent as application/json.", placeholder: '{\n  "invoiceId": 42\n}' },
+  text: { label: "Text", hint: "Sent exactly as typed.", placeholder: "Any text" },
+  base64: { label: "Base64", hint: "Bytes that are not text, in base64: sent decoded.", placeholder: "AAECAwQ=" },
+};
+/** What the server accepts as bodyBase64 (standard or URL-safe alphabet, padding optional), line breaks aside. */
+const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
 
 export function emptyTaskForm(): TaskFormValues {
   return {
@@ -89,7 +99,7 @@ export function taskFormFrom(task: TaskDetail): TaskFormValues {
     method: task.method,
     queue: task.queue ?? "",
     headers: Object.entries(task.headers ?? {}).map(([name, value]) => ({ name, value: String(value) })),
-    bodyKind: isJson || !task.body ? "json" : "text",
+    bodyKind: task.bodyEncoding === "BASE64" ? "base64" : isJson || !task.body ? "json" : "text",
     body,
     mode: task.cron ? "cron" : "now",
     cron: task.cron ?? "",
@@ -124,6 +134,7 @@ export function validateTaskForm(values: TaskFormValues): Record<string, string>
       errors["body"] = `Not valid JSON: ${(error as Error).message}. Choose "Text" to send it as it is.`;
     }
   }
+  if (values.bodyKind === "base64" && !BASE64.test(values.body.replace(/\s/g, ""))) errors["body"] = "Not valid base64.";
   if (values.mode === "delay" && !values.delay.trim()) errors["delay"] = 'Enter a delay such as "30s", "5m", "2h" or "1d".';
   if (values.mode === "runAt") {
     if (!values.runAt) errors["runAt"] = "Pick the date and time to run at.";
@@ -142,7 +153,10 @@ export function pushVariables(values: TaskFormValues): PushTaskVariables {
   if (values.name.trim()) variables.name = values.name.trim();
   if (values.queue.trim()) variables.queue = values.queue.trim();
   if (Object.keys(headers).length) variables.headers = headers;
-  if (values.body.trim()) variables.body = values.bodyKind === "json" ? JSON.parse(values.body) : values.body;
+  if (values.body.trim()) {
+    if (values.bodyKind === "base64") variables.bodyBase64 = values.body.trim();
+    else variables.body = values.bodyKind === "json" ? JSON.parse(values.body) : values.body;
+  }
   if (values.mode === "delay") variables.delay = values.delay.trim();
   // datetime-local has no zone: it is the browser's local time.
   if (values.mode === "runAt") variables.runAt = new Date(values.runAt).toISOString();
@@ -340,19 +354,13 @@ export function TaskForm(props: {
             <Icon name="plus" /> Add header
           </button>
         </div>
-        <Field
-          label="Body"
-          for="body"
-          optional
-          error={error("body")}
-          hint={values.bodyKind === "json" ? "Sent as application/json." : "Sent exactly as typed."}
-        >
+        <Field label="Body" for="body" optional error={error("body")} hint={BODY_KINDS[values.bodyKind].hint}>
           <fieldset class="segmented" aria-label="Body format">
-            <For each={["json", "text"] as const}>
+            <For each={Object.keys(BODY_KINDS) as BodyKind[]}>
               {(kind) => (
                 <label classList={{ active: values.bodyKind === kind }}>
                   <input type="radio" name="bodyKind" checked={values.bodyKind === kind} onChange={() => setValues("bodyKind", kind)} />
-                  {kind === "json" ? "JSON" : "Text"}
+                  {BODY_KINDS[kind].label}
                 </label>
               )}
             </For>
@@ -362,7 +370,7 @@ export function TaskForm(props: {
             class="mono body-editor"
             rows={8}
             spellcheck={false}
-            placeholder={values.bodyKind === "json" ? '{\n  "invoiceId": 42\n}' : "Any text"}
+            placeholder={BODY_KINDS[values.bodyKind].placeholder}
             value={values.body}
             onInput={(event) => setValues("body", event.currentTarget.value)}
             onKeyDown={(event) => {

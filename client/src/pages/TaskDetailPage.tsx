@@ -204,7 +204,7 @@ function TaskView(props: { task: TaskDetail; executions: ExecutionRow[] }) {
             </div>
             <div class="stack-small">
               <HeaderList headers={props.task.headers} />
-              <CodeViewer text={props.task.body} label="Body" />
+              <CodeViewer text={props.task.body} label={props.task.bodyEncoding === "BASE64" ? "Body (bytes, in base64)" : "Body"} />
             </div>
           </section>
         </aside>

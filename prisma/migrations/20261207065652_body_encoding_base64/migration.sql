@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "body_encoding" ADD VALUE 'BASE64';
