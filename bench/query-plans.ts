@@ -93,7 +93,7 @@ async function hotQueries(client: pg.Client): Promise<Record<string, HotQuery>> 
     // Every take admits up to its batch of due attempts outside queues.
     admissionAdmit: { text: ADMIT_UNQUEUED_SQL, values: [FETCH_BATCH] },
     // After a short take: every organisation topped up to its limit.
-    admissionTopUp: { text: TOP_UP_UNQUEUED_SQL, values: [] },
+    admissionTopUp: { text: TOP_UP_UNQUEUED_SQL, values: [100] },
     // After a take that found less than it asked for.
     nextDue: { text: NEXT_DUE_SQL, values: [] },
     // Every batch of live notifications, on each server's LISTEN connection: the attempts named, then their tasks.

@@ -32,6 +32,12 @@ const MAX_FETCH_BATCH = 100;
 const REFILL_SHARE = 0.25;
 /** …or this long after its last fetch. */
 const REFILL_WAIT_MS = 20;
+/**
+ * While takes come back full (admitting the oldest due attempts of any organisation), one take at least this often
+ * tops every organisation up instead: an organisation whose limit is above what the worker runs at once fills every
+ * take with its backlog, and another's new task would otherwise wait until the older part of that backlog had run.
+ */
+const FAIR_TOP_UP_INTERVAL_MS = 250;
 /** How long the dispatcher stops taking attempts after a take failed (and rolled back). */
 const TAKE_FAILURE_PAUSE_MS = 1000;
 /** Organisations' concurrency limits change rarely; they are re-read this often. */
@@ -70,6 +76,8 @@ export class Dispatcher {
   private lastFetchAt = 0;
   /** Whether the last take fetched all it asked for (see the admission limit in fetchLoop). */
   private lastTakeWasFull = true;
+  /** When a take last topped every organisation up (see FAIR_TOP_UP_INTERVAL_MS). */
+  private lastTopUpAt = 0;
   /** After a take failed to commit, the loop waits until then. */
   private pauseTakingUntil = 0;
   /**
@@ -144,6 +152,8 @@ export class Dispatcher {
       }
       this.lastFetchAt = Date.now();
       const requested = Math.min(free, MAX_FETCH_BATCH);
+      const topUp = !this.lastTakeWasFull || this.lastFetchAt - this.lastTopUpAt >= FAIR_TOP_UP_INTERVAL_MS;
+      if (topUp) this.lastTopUpAt = this.lastFetchAt;
       // Named queues admit beside the take, not before it: in a backlog they almost never find anything, and waiting
       // for them would add a round trip to every batch. A pass that admits attempts makes the loop fetch again at once.
       // Due attempts outside queues are admitted by the take itself, in its transaction.
@@ -154,10 +164,11 @@ export class Dispatcher {
             batchSize: requested,
             // While takes come back full, admit only what a take fetches, oldest due first: pg-boss's fetch reads every
             // due job it holds (20–43 ms per fetch with 100,000 due jobs, 1 ms with a few hundred), so a backlog waits
-            // as rows, not jobs. After a short take (nothing more due, or organisations at their limits), top every
-            // organisation up to its limit, so that the fetch can pass over an organisation at its limit to another's
-            // attempts, while the one at its limit keeps no more jobs waiting than it may run.
-            admission: this.lastTakeWasFull ? { kind: "oldest", limit: requested } : { kind: "top-up" },
+            // as rows, not jobs. After a short take (nothing more due, or organisations at their limits), and every
+            // FAIR_TOP_UP_INTERVAL_MS of full ones, top every organisation up to its limit (at most a batch), so that
+            // the fetch can pass over an organisation at its limit to another's attempts, while the one at its limit
+            // keeps no more jobs waiting than it may run.
+            admission: { kind: topUp ? "top-up" : "oldest", limit: requested },
             // Per-organisation fairness: no organisation has more attempts in flight (across all
             // workers) than its limit, so one organisation's backlog never delays another's tasks.
             groupConcurrency: { default: DEFAULT_ORGANIZATION_CONCURRENCY, tiers },

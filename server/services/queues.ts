@@ -62,13 +62,15 @@ export const ADMIT_UNQUEUED_SQL = `UPDATE executions SET admitted_at = now()
 
 /**
  * Tops up every organisation with due attempts outside queues to as many
- * admitted, not yet started, due attempts as its concurrency limit, oldest due
- * first: an organisation at its limit with a backlog keeps a handful of jobs in
- * pg-boss, not its whole backlog (pg-boss's fetch reads every due job of a group
- * at its limit before passing over it: 75 ms per fetch with 63,000 of them), and
- * another organisation's newly due attempt is admitted at the next take however
- * old the first one's backlog is. Organisations are found by a skip scan, one
- * index probe each. Exported for bench/query-plans.ts.
+ * admitted, not yet started, due attempts as its concurrency limit or $1 (the
+ * take's batch), whichever is less, oldest due first: an organisation at its
+ * limit with a backlog keeps a handful of jobs in pg-boss, not its whole backlog
+ * (pg-boss's fetch reads every due job of a group at its limit before passing
+ * over it: 75 ms per fetch with 63,000 of them), one with a limit in the
+ * thousands no more than a take fetches, and another organisation's newly due
+ * attempt is admitted at the next top-up however old the first one's backlog
+ * is. Organisations are found by a skip scan, one index probe each. Exported for
+ * bench/query-plans.ts.
  */
 export const TOP_UP_UNQUEUED_SQL = `WITH RECURSIVE awaiting AS (
        (SELECT organization_id, scheduled_for FROM executions
@@ -89,31 +91,31 @@ export const TOP_UP_UNQUEUED_SQL = `WITH RECURSIVE awaiting AS (
            SELECT 1 FROM executions w
            WHERE w.organization_id = a.organization_id AND w.status = 'PENDING' AND w.admitted_at IS NOT NULL
              AND w.queue IS NULL AND w.scheduled_for <= now()
-           LIMIT o.concurrency_limit) admitted) waiting
+           LIMIT least(o.concurrency_limit, $1)) admitted) waiting
        CROSS JOIN LATERAL (
          SELECT e.id FROM executions e
          WHERE e.organization_id = a.organization_id AND e.status = 'PENDING' AND e.admitted_at IS NULL
            AND e.queue IS NULL AND e.scheduled_for <= now()
-         ORDER BY e.scheduled_for LIMIT greatest(o.concurrency_limit - waiting.count, 0)
+         ORDER BY e.scheduled_for LIMIT greatest(least(o.concurrency_limit, $1) - waiting.count, 0)
          FOR UPDATE OF e SKIP LOCKED) due
        WHERE a.scheduled_for <= now())
      RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor", now() AS "admittedAt"`;
 
 /** How a take admits due attempts outside queues before it fetches (see the dispatcher's fetch loop). */
-export type UnqueuedAdmission = { kind: "oldest"; limit: number } | { kind: "top-up" };
+export type UnqueuedAdmission = { kind: "oldest" | "top-up"; limit: number };
 
 const ADMIT_OLDEST_STATEMENT: SessionStatement = { name: "runlater_admit_unqueued", parameterTypes: ["int"], text: ADMIT_UNQUEUED_SQL };
-const TOP_UP_STATEMENT: SessionStatement = { name: "runlater_top_up_unqueued", parameterTypes: [], text: TOP_UP_UNQUEUED_SQL };
+const TOP_UP_STATEMENT: SessionStatement = { name: "runlater_top_up_unqueued", parameterTypes: ["int"], text: TOP_UP_UNQUEUED_SQL };
 /** What admitUnqueuedSql runs: to be prepared on the connection first (prepareOnConnection). */
 export const UNQUEUED_ADMISSION_STATEMENTS = [ADMIT_OLDEST_STATEMENT, TOP_UP_STATEMENT];
 
 /**
  * The statement that marks due attempts outside queues admitted, as `admission` says: the `limit` oldest due, or a
- * top-up of every organisation (TOP_UP_UNQUEUED_SQL). SQL to run in a simple query (a take runs it in its BEGIN's
- * round trip); its rows go to createAdmittedJobs.
+ * top-up of every organisation, each to at most `limit` (TOP_UP_UNQUEUED_SQL). SQL to run in a simple query (a take
+ * runs it in its BEGIN's round trip); its rows go to createAdmittedJobs.
  */
 export function admitUnqueuedSql(admission: UnqueuedAdmission): string {
-  return admission.kind === "oldest" ? executeStatement(ADMIT_OLDEST_STATEMENT, [admission.limit]) : executeStatement(TOP_UP_STATEMENT);
+  return executeStatement(admission.kind === "oldest" ? ADMIT_OLDEST_STATEMENT : TOP_UP_STATEMENT, [admission.limit]);
 }
 
 /** An attempt admitUnqueuedSql admitted. */

@@ -111,7 +111,7 @@ describe("a worker's prepared statements", () => {
       await other.query("DEALLOCATE ALL");
       const pushed = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/after-deallocate` });
       const taskId = (pushed.body as { id: string }).id;
-      const failed = takeDueAttempts(other, services().boss, { batchSize: 10, admission: { kind: "top-up" }, groupConcurrency });
+      const failed = takeDueAttempts(other, services().boss, { batchSize: 10, admission: { kind: "top-up", limit: 10 }, groupConcurrency });
       await expect(failed.jobs).rejects.toMatchObject({ code: "26000" });
       // Rolled back whole: the attempt is neither admitted nor running.
       const { rows } = await other.query<{ status: string; admitted: boolean }>(
@@ -119,7 +119,11 @@ describe("a worker's prepared statements", () => {
         [taskId],
       );
       expect(rows).toEqual([{ status: "PENDING", admitted: false }]);
-      const { jobs, claims } = takeDueAttempts(other, services().boss, { batchSize: 10, admission: { kind: "top-up" }, groupConcurrency });
+      const { jobs, claims } = takeDueAttempts(other, services().boss, {
+        batchSize: 10,
+        admission: { kind: "top-up", limit: 10 },
+        groupConcurrency,
+      });
       const [job] = await jobs;
       expect((await claims).get(job?.id as string)?.kind).toBe("claimed");
     } finally {
