@@ -209,7 +209,9 @@ export class Dispatcher {
 
   /** Gives pg-boss jobs to the attempts that queues with free slots may start now (see queues.ts). */
   private async admitQueuedAttempts(): Promise<number> {
-    const { admitted, retryAt } = await admitWaitingQueues(this.options.pool, this.options.boss);
+    // An organisation's queues keep no more jobs waiting than this worker's largest take fetches.
+    const largestTake = Math.min(this.options.concurrency, MAX_FETCH_BATCH);
+    const { admitted, retryAt } = await admitWaitingQueues(this.options.pool, this.options.boss, largestTake);
     // A rate-limited queue may admit again once its window moves on.
     if (retryAt) this.wakeups.wakeAt(retryAt.getTime());
     return admitted;

@@ -16,7 +16,10 @@
  * (SKIP LOCKED: a worker that finds another admitting moves on).
  * `rateLimit` bounds admissions (task starts) per `ratePeriodSeconds`; retries
  * of started tasks are not counted. A paused queue admits nothing; what it
- * holds stays, in order, until it is resumed.
+ * holds stays, in order, until it is resumed. However much room its queues
+ * have, an organisation has no more admitted jobs waiting to be fetched than
+ * its concurrency limit or a take's batch (admittedWaitingCount): later passes
+ * admit the rest as those are fetched.
  */
 import type { PgBoss } from "pg-boss";
 import type { Pool, PoolClient, Queryable, SessionStatement } from "../db/pool.js";
@@ -61,16 +64,29 @@ export const ADMIT_UNQUEUED_SQL = `UPDATE executions SET admitted_at = now()
      RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor", now() AS "admittedAt"`;
 
 /**
+ * How many admitted, not yet started, due attempts (pg-boss jobs waiting to be fetched, in queues or not) the
+ * organisation `organization` has, counted up to `bound` (executions_admitted_waiting_idx). Both kinds of admission
+ * keep it below the organisation's concurrency limit and a take's batch, whichever is less: pg-boss fetches jobs
+ * oldest first from every organisation below its limit, so an organisation whose limit is above what the workers run
+ * at once would otherwise have all its admitted jobs fetched before another organisation's newer one.
+ */
+const admittedWaitingCount = (organization: string, bound: string) => `(SELECT count(*)::int FROM (
+           SELECT 1 FROM executions w
+           WHERE w.organization_id = ${organization} AND w.status = 'PENDING' AND w.admitted_at IS NOT NULL
+             AND w.scheduled_for <= now()
+           LIMIT ${bound}) admitted)`;
+
+/**
  * Tops up every organisation with due attempts outside queues to as many
- * admitted, not yet started, due attempts as its concurrency limit or $1 (the
- * take's batch), whichever is less, oldest due first: an organisation at its
- * limit with a backlog keeps a handful of jobs in pg-boss, not its whole backlog
- * (pg-boss's fetch reads every due job of a group at its limit before passing
- * over it: 75 ms per fetch with 63,000 of them), one with a limit in the
- * thousands no more than a take fetches, and another organisation's newly due
- * attempt is admitted at the next top-up however old the first one's backlog
- * is. Organisations are found by a skip scan, one index probe each. Exported for
- * bench/query-plans.ts.
+ * admitted, not yet started, due attempts (queued ones included) as its
+ * concurrency limit or $1 (the take's batch), whichever is less, oldest due
+ * first: an organisation at its limit with a backlog keeps a handful of jobs in
+ * pg-boss, not its whole backlog (pg-boss's fetch reads every due job of a group
+ * at its limit before passing over it: 75 ms per fetch with 63,000 of them), one
+ * with a limit in the thousands no more than a take fetches, and another
+ * organisation's newly due attempt is admitted at the next top-up however old
+ * the first one's backlog is. Organisations are found by a skip scan, one index
+ * probe each. Exported for bench/query-plans.ts.
  */
 export const TOP_UP_UNQUEUED_SQL = `WITH RECURSIVE awaiting AS (
        (SELECT organization_id, scheduled_for FROM executions
@@ -83,22 +99,21 @@ export const TOP_UP_UNQUEUED_SQL = `WITH RECURSIVE awaiting AS (
          ORDER BY organization_id, scheduled_for LIMIT 1) next
      )
      UPDATE executions SET admitted_at = now()
-     WHERE id IN (
+     WHERE id = ANY(ARRAY(
        SELECT due.id FROM awaiting a
        JOIN organizations o ON o.id = a.organization_id
-       CROSS JOIN LATERAL (
-         SELECT count(*)::int AS count FROM (
-           SELECT 1 FROM executions w
-           WHERE w.organization_id = a.organization_id AND w.status = 'PENDING' AND w.admitted_at IS NOT NULL
-             AND w.queue IS NULL AND w.scheduled_for <= now()
-           LIMIT least(o.concurrency_limit, $1)) admitted) waiting
+       CROSS JOIN LATERAL (SELECT ${admittedWaitingCount("a.organization_id", "least(o.concurrency_limit, $1)")} AS count) waiting
        CROSS JOIN LATERAL (
          SELECT e.id FROM executions e
-         WHERE e.organization_id = a.organization_id AND e.status = 'PENDING' AND e.admitted_at IS NULL
+         -- The row comparison (the organisation's earliest, from the skip scan, onwards) can be answered only by the
+         -- per-organisation index: with the equality alone, PostgreSQL may read the all-organisations one in due order
+         -- and filter, reading a large organisation's whole backlog to top up a small one.
+         WHERE (e.organization_id, e.scheduled_for) >= (a.organization_id, a.scheduled_for)
+           AND e.organization_id = a.organization_id AND e.status = 'PENDING' AND e.admitted_at IS NULL
            AND e.queue IS NULL AND e.scheduled_for <= now()
-         ORDER BY e.scheduled_for LIMIT greatest(least(o.concurrency_limit, $1) - waiting.count, 0)
+         ORDER BY e.organization_id, e.scheduled_for LIMIT greatest(least(o.concurrency_limit, $1) - waiting.count, 0)
          FOR UPDATE OF e SKIP LOCKED) due
-       WHERE a.scheduled_for <= now())
+       WHERE a.scheduled_for <= now()))
      RETURNING id, organization_id AS "organizationId", scheduled_for AS "scheduledFor", now() AS "admittedAt"`;
 
 /** How a take admits due attempts outside queues before it fetches (see the dispatcher's fetch loop). */
@@ -144,7 +159,12 @@ export async function createAdmittedJobs(client: Queryable, boss: PgBoss, rows: 
  * were admitted, and when a rate-limited queue may admit again. Attempts
  * outside queues are admitted by the dispatcher's take (attempts.ts).
  */
-export async function admitWaitingQueues(pool: Pool, boss: PgBoss): Promise<{ admitted: number; retryAt: Date | null }> {
+export async function admitWaitingQueues(
+  pool: Pool,
+  boss: PgBoss,
+  /** Most admitted attempts an organisation may have waiting to be fetched (see admittedWaitingCount). */
+  waitingPerOrganization: number,
+): Promise<{ admitted: number; retryAt: Date | null }> {
   const { rows: waiting } = await pool.query<{ organizationId: string; name: string }>({
     name: "runlater-waiting-queues",
     text: WAITING_QUEUES_SQL,
@@ -152,7 +172,7 @@ export async function admitWaitingQueues(pool: Pool, boss: PgBoss): Promise<{ ad
   let admitted = 0;
   let retryAt: Date | null = null;
   for (const queue of waiting) {
-    const result = await withTransaction(pool, (client) => admitQueue(client, boss, queue.organizationId, queue.name));
+    const result = await withTransaction(pool, (client) => admitQueue(client, boss, { ...queue, waitingPerOrganization }));
     admitted += result.admitted;
     if (result.retryAt && (!retryAt || result.retryAt < retryAt)) retryAt = result.retryAt;
   }
@@ -162,8 +182,7 @@ export async function admitWaitingQueues(pool: Pool, boss: PgBoss): Promise<{ ad
 async function admitQueue(
   client: PoolClient,
   boss: PgBoss,
-  organizationId: string,
-  name: string,
+  { organizationId, name, waitingPerOrganization }: { organizationId: string; name: string; waitingPerOrganization: number },
 ): Promise<{ admitted: number; retryAt: Date | null }> {
   const { rows: locked } = await client.query<QueueRow>(
     `SELECT ${QUEUE_COLUMNS} FROM queues WHERE organization_id = $1 AND name = $2 AND NOT paused FOR UPDATE SKIP LOCKED`,
@@ -172,18 +191,27 @@ async function admitQueue(
   const queue = locked[0];
   if (!queue) return { admitted: 0, retryAt: null };
 
-  const { rows: usage } = await client.query<{ inUse: number; recentStarts: number; oldestRecentStart: Date | null }>(
+  const { rows: usage } = await client.query<{
+    inUse: number;
+    recentStarts: number;
+    oldestRecentStart: Date | null;
+    organizationRoom: number;
+  }>(
     `SELECT
        (SELECT count(DISTINCT task_id)::int FROM executions
          WHERE organization_id = $1 AND queue = $2 AND status IN ('PENDING', 'RUNNING') AND admitted_at IS NOT NULL) AS "inUse",
+       (SELECT least(o.concurrency_limit, $4) - ${admittedWaitingCount("$1", "least(o.concurrency_limit, $4)")}
+         FROM organizations o WHERE o.id = $1) AS "organizationRoom",
        (SELECT count(*)::int FROM executions
          WHERE organization_id = $1 AND queue = $2 AND attempt = 1 AND admitted_at > now() - $3 * interval '1 second') AS "recentStarts",
        (SELECT min(admitted_at) FROM executions
          WHERE organization_id = $1 AND queue = $2 AND attempt = 1 AND admitted_at > now() - $3 * interval '1 second') AS "oldestRecentStart"`,
-    [organizationId, name, queue.ratePeriodSeconds],
+    [organizationId, name, queue.ratePeriodSeconds, waitingPerOrganization],
   );
-  const { inUse, recentStarts, oldestRecentStart } = usage[0] as { inUse: number; recentStarts: number; oldestRecentStart: Date | null };
-  let free = queue.concurrency - inUse;
+  const { inUse, recentStarts, oldestRecentStart, organizationRoom } = usage[0] as (typeof usage)[number];
+  // The organisation's jobs waiting to be fetched stay few (admittedWaitingCount): the rest of the queue's free slots
+  // are filled by later passes, which run on every wake of a worker, as those jobs are fetched.
+  let free = Math.min(queue.concurrency - inUse, organizationRoom);
   let retryAt: Date | null = null;
   if (queue.rateLimit !== null) {
     const allowance = queue.rateLimit - recentStarts;
