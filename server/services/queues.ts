@@ -202,11 +202,13 @@ async function admitQueue(
          WHERE organization_id = $1 AND queue = $2 AND status IN ('PENDING', 'RUNNING') AND admitted_at IS NOT NULL) AS "inUse",
        (SELECT least(o.concurrency_limit, $4) - ${admittedWaitingCount("$1", "least(o.concurrency_limit, $4)")}
          FROM organizations o WHERE o.id = $1) AS "organizationRoom",
-       (SELECT count(*)::int FROM executions
-         WHERE organization_id = $1 AND queue = $2 AND attempt = 1 AND admitted_at > now() - $3 * interval '1 second') AS "recentStarts",
+       -- Counted up to the rate limit, all that matters (none without one: a busy queue starts thousands a second).
+       (SELECT count(*)::int FROM (SELECT 1 FROM executions
+         WHERE organization_id = $1 AND queue = $2 AND attempt = 1 AND admitted_at > now() - $3 * interval '1 second'
+         LIMIT $5) started) AS "recentStarts",
        (SELECT min(admitted_at) FROM executions
          WHERE organization_id = $1 AND queue = $2 AND attempt = 1 AND admitted_at > now() - $3 * interval '1 second') AS "oldestRecentStart"`,
-    [organizationId, name, queue.ratePeriodSeconds, waitingPerOrganization],
+    [organizationId, name, queue.ratePeriodSeconds, waitingPerOrganization, queue.rateLimit ?? 0],
   );
   const { inUse, recentStarts, oldestRecentStart, organizationRoom } = usage[0] as (typeof usage)[number];
   // The organisation's jobs waiting to be fetched stay few (admittedWaitingCount): the rest of the queue's free slots
