@@ -1,5 +1,6 @@
 /** The Pothos builder: plugins, scalars and the context type. Types live in one file per domain. */
 import SchemaBuilder from "@pothos/core";
+import ComplexityPlugin from "@pothos/plugin-complexity";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import SimpleObjectsPlugin from "@pothos/plugin-simple-objects";
@@ -8,6 +9,7 @@ import { getDatamodel } from "../generated/pothos-prisma-types.js";
 import type { LiveEventHub } from "../realtime/live-event-hub.js";
 import type { Services } from "../runtime.js";
 import type { Principal } from "../services/api-keys.js";
+import { complexityError, fieldComplexity, QUERY_LIMITS } from "./complexity.js";
 import { DateTimeScalar, DelayScalar, JsonObjectScalar, JsonScalar } from "./scalars.js";
 
 export interface GraphQLContext {
@@ -37,7 +39,8 @@ export const builder = new SchemaBuilder<{
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
   };
 }>({
-  plugins: [PrismaPlugin, RelayPlugin, SimpleObjectsPlugin],
+  plugins: [PrismaPlugin, RelayPlugin, SimpleObjectsPlugin, ComplexityPlugin],
+  complexity: { fieldComplexity, limit: QUERY_LIMITS, complexityError },
   defaultFieldNullability: false,
   prisma: {
     client: (context) => context.services.prisma,
