@@ -29,6 +29,8 @@ const cases: Array<[string, Record<string, unknown>, number, string, string]> = 
   ["body and bodyBase64", { url, body: "text", bodyBase64: "AAEC" }, 422, "VALIDATION_FAILED", "bodyBase64"],
   ["bodyBase64 not base64", { url, bodyBase64: "not base64!" }, 422, "VALIDATION_FAILED", "bodyBase64"],
   ["bodyBase64 of a wrong length", { url, bodyBase64: "AAECA" }, 422, "VALIDATION_FAILED", "bodyBase64"],
+  ["bodyBase64 padding inside", { url, bodyBase64: "AB=C" }, 422, "VALIDATION_FAILED", "bodyBase64"],
+  ["bodyBase64 padding short of a group", { url, bodyBase64: "AB=" }, 422, "VALIDATION_FAILED", "bodyBase64"],
   ["bodyBase64 not a string", { url, bodyBase64: 12 }, 400, "BAD_REQUEST", "bodyBase64"],
   [
     "bodyBase64 over 256 KiB decoded",
@@ -79,6 +81,12 @@ describe("push validation over REST", () => {
     });
     expect(answer.status).toBe(201);
     expect(answer.body).toMatchObject({ method: "DELETE", retries: 20, timeoutMs: 300_000, queue: "queue-1.a:b_c" });
+    // 256 KiB of bytes, URL-safe and unpadded, wrapped as `base64` wraps its output.
+    const bytes = Buffer.alloc(256 * 1024, 0xfb);
+    const wrapped = bytes.toString("base64url").replace(/.{76}/g, "$&\n");
+    const binary = await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url, bodyBase64: wrapped });
+    expect(binary.status).toBe(201);
+    expect(binary.body).toMatchObject({ body: bytes.toString("base64"), bodyEncoding: "BASE64" });
   });
 
   it.each([
@@ -125,6 +133,20 @@ describe("push validation over GraphQL", () => {
       body: "y".repeat(256 * 1024 + 1),
     });
     expect(tooLarge.errors?.[0]?.extensions).toMatchObject({ code: "PAYLOAD_TOO_LARGE", field: "body" });
+    // Megabytes of base64 (GraphQL and batch requests may be 32 MiB): refused by size, not by a failing parser.
+    const megabytes = "QUJD".repeat(1_500_000);
+    const hugeBase64 = await graphql(
+      runlater.instance,
+      ALICE_KEY,
+      `mutation($bytes: String) { pushTask(url: "${url}", bodyBase64: $bytes) { id } }`,
+      { bytes: megabytes },
+    );
+    expect(hugeBase64.errors?.[0]?.extensions).toMatchObject({ code: "PAYLOAD_TOO_LARGE", field: "bodyBase64" });
+    const hugeInBatch = await rest<ErrorAnswer>(runlater.instance, ALICE_KEY, "POST", "/tasks/batch", {
+      tasks: [{ url, bodyBase64: megabytes }],
+    });
+    expect(hugeInBatch.status).toBe(413);
+    expect(hugeInBatch.body.error.field).toMatch(/bodyBase64$/);
     const wrongType = await graphql(
       runlater.instance,
       ALICE_KEY,

@@ -58,7 +58,12 @@ const BODY_KINDS: Record<BodyKind, { label: string; hint: string; placeholder: s
   base64: { label: "Base64", hint: "Bytes that are not text, in base64: sent decoded.", placeholder: "AAECAwQ=" },
 };
 /** What the server accepts as bodyBase64 (standard or URL-safe alphabet, padding optional), line breaks aside. */
-const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
+/** Standard or URL-safe base64, padding optional, whitespace ignored (the server's rule; no backtracking pattern). */
+function isBase64(text: string): boolean {
+  const compact = text.replace(/\s/g, "");
+  const data = compact.replace(/={1,2}$/, "");
+  return /^[A-Za-z0-9+/_-]*$/.test(data) && data.length % 4 !== 1 && (data === compact || compact.length % 4 === 0);
+}
 
 export function emptyTaskForm(): TaskFormValues {
   return {
@@ -134,7 +139,7 @@ export function validateTaskForm(values: TaskFormValues): Record<string, string>
       errors["body"] = `Not valid JSON: ${(error as Error).message}. Choose "Text" to send it as it is.`;
     }
   }
-  if (values.bodyKind === "base64" && !BASE64.test(values.body.replace(/\s/g, ""))) errors["body"] = "Not valid base64.";
+  if (values.bodyKind === "base64" && !isBase64(values.body)) errors["body"] = "Not valid base64.";
   if (values.mode === "delay" && !values.delay.trim()) errors["delay"] = 'Enter a delay such as "30s", "5m", "2h" or "1d".';
   if (values.mode === "runAt") {
     if (!values.runAt) errors["runAt"] = "Pick the date and time to run at.";
