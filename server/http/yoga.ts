@@ -5,6 +5,7 @@ import type { Logger } from "../logger.js";
 import type { LiveEventHub } from "../realtime/live-event-hub.js";
 import { useSharedSubscriptionResults } from "../realtime/shared-subscription-results.js";
 import type { Services } from "../runtime.js";
+import { useSubscriptionLimits } from "../schema/complexity.js";
 import { schema } from "../schema/index.js";
 import type { Principal } from "../services/api-keys.js";
 import { createMaskError } from "./errors.js";
@@ -70,6 +71,6 @@ export function createGraphQLServer(
         responseCookies: initialContext.responseCookies ?? [],
       };
     },
-    plugins: [restPlugin(), restCompiledExecution(), useSharedSubscriptionResults()],
+    plugins: [restPlugin(), restCompiledExecution(), useSharedSubscriptionResults(), useSubscriptionLimits()],
   });
 }

@@ -5,7 +5,18 @@
  * its fields, each field's selection counted once per row it may return: a connection's `first` or `last` (20 by
  * default, at most 100), 10 for other lists.
  */
-import { type GraphQLField, type GraphQLOutputType, getNamedType, isListType, isNonNullType } from "graphql";
+import { complexityFromQuery } from "@pothos/plugin-complexity";
+import {
+  type DocumentNode,
+  GraphQLError,
+  type GraphQLField,
+  type GraphQLOutputType,
+  getNamedType,
+  isListType,
+  isNonNullType,
+  Kind,
+} from "graphql";
+import type { Plugin } from "graphql-yoga";
 import { DomainError } from "../errors.js";
 
 /** The rows a connection returns when neither `first` nor `last` is given, and at most (as in every connection here). */
@@ -40,11 +51,46 @@ export function fieldComplexity<Context>(
   return isList(field.type) ? { field: 1, multiplier: LIST_ROWS } : 1;
 }
 
-/** Refused like any bad request: 400, naming the bound. */
-export function complexityError(kind: string, result: { complexity: number; depth: number; breadth: number }): Error {
-  const measure = kind.toLowerCase() as "complexity" | "depth" | "breadth";
+type Measure = keyof typeof QUERY_LIMITS;
+
+/** Refused like any bad request: 400, naming the bound. `kind` is the measure ("Depth" from the plugin, or "depth"). */
+export function complexityError(kind: string, result: Record<Measure, number>): DomainError {
+  const measure = kind.toLowerCase() as Measure;
   return new DomainError(
     "BAD_REQUEST",
     `the operation asks for too much: its ${measure} is ${result[measure]}, at most ${QUERY_LIMITS[measure]} (ask for fewer rows per connection, or fewer nested ones)`,
   );
+}
+
+/**
+ * The plugin checks an operation as its root fields resolve, which for a subscription is each event, after it was
+ * accepted: subscriptions are measured here as they start instead (over WebSocket and server-sent events alike).
+ */
+export function useSubscriptionLimits(): Plugin {
+  return {
+    onSubscribe({ args, setResultAndStopExecution }) {
+      // Only the operation that runs (and the fragments), whatever else the document holds.
+      const given: DocumentNode = args.document;
+      const document: DocumentNode = {
+        ...given,
+        definitions: given.definitions.filter(
+          (definition) =>
+            definition.kind === Kind.FRAGMENT_DEFINITION ||
+            (definition.kind === Kind.OPERATION_DEFINITION && (!args.operationName || definition.name?.value === args.operationName)),
+        ),
+      };
+      let measured: Record<Measure, number>;
+      try {
+        measured = complexityFromQuery(document, { schema: args.schema, variables: args.variableValues ?? {}, ctx: args.contextValue });
+      } catch {
+        return; // Invalid variables: the subscription itself reports them.
+      }
+      const exceeded = (Object.keys(QUERY_LIMITS) as Measure[]).find((measure) => measured[measure] > QUERY_LIMITS[measure]);
+      if (exceeded) {
+        const refusal = complexityError(exceeded, measured);
+        // Set as a result, it skips the error masking a thrown error gets: the code is given here.
+        setResultAndStopExecution({ errors: [new GraphQLError(refusal.message, { extensions: { code: refusal.code } })] });
+      }
+    },
+  };
 }

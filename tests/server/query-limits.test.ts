@@ -20,9 +20,11 @@ import {
 import { describe, expect, it } from "vitest";
 import { QUERY_LIMITS } from "../../server/schema/complexity.js";
 import { schema } from "../../server/schema/index.js";
-import { ALICE_KEY, graphql, rest, useTestInstance } from "../helpers/runlater.js";
+import { useLiveSubscriptions } from "../helpers/live.js";
+import { ALICE_KEY, eventually, graphql, rest, useTestInstance } from "../helpers/runlater.js";
 
 const runlater = useTestInstance();
+const live = useLiveSubscriptions(() => runlater.instance.url);
 
 /** `executions` of each task, `levels` times over: tasks → executions → task → executions… */
 function nestedAttempts(pageSize: number, levels: number): string {
@@ -51,6 +53,19 @@ describe("GraphQL operation limits", () => {
     expect(refused.data).toBeNull();
     expect(refused.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
     expect(refused.errors?.[0]?.message).toMatch(new RegExp(`depth is \\d+, at most ${QUERY_LIMITS.depth}`));
+  });
+
+  it("refuses a subscription beyond the bounds when it starts, not event by event", async () => {
+    const nested = "executions(first: 100) { edges { node { id task { executions(first: 100) { edges { node { id } } } } } } }";
+    const subscription = live(ALICE_KEY, `subscription { executionUpdates { id task { ${nested} } } }`);
+    const [refusal] = await eventually(async () => (subscription.errors.length > 0 ? subscription.errors : undefined));
+    expect(String((refusal as { message?: string }).message)).toMatch(/complexity is \d+, at most/);
+    expect((refusal as { extensions?: { code?: string } }).extensions?.code).toBe("BAD_REQUEST");
+    // Nothing was registered: a push later sends it nothing.
+    await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: "https://example.com/", delay: "1h" });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(subscription.events).toEqual([]);
+    expect(subscription.errors).toHaveLength(1);
   });
 
   it("answers a REST list of 100 tasks (SOFA's operation is measured like any other)", async () => {
