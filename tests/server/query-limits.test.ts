@@ -24,7 +24,7 @@ import { useLiveSubscriptions } from "../helpers/live.js";
 import { ALICE_KEY, eventually, graphql, rest, useTestInstance } from "../helpers/runlater.js";
 
 const runlater = useTestInstance();
-const live = useLiveSubscriptions(() => runlater.instance.url);
+const live = useLiveSubscriptions(() => runlater.instance.url as string);
 
 /** `executions` of each task, `levels` times over: tasks → executions → task → executions… */
 function nestedAttempts(pageSize: number, levels: number): string {
