@@ -162,6 +162,11 @@ export function restSchema(schema: GraphQLSchema): GraphQLSchema {
   });
 }
 
+/** Whether Yoga runs `request` as a REST route (an operation SOFA generated), not a client's own document. */
+export function isRestRequest(request: Request | undefined): boolean {
+  return request !== undefined && new URL(request.url).pathname.startsWith(`${REST_BASE_PATH}/`);
+}
+
 /**
  * REST routes execute their operation compiled by graphql-jit: a push spends
  * about a quarter less CPU in the server, a batch of 1,000 a fifth less (its
@@ -176,10 +181,7 @@ export function restCompiledExecution(): ReturnType<typeof useGraphQlJit> {
   return useGraphQlJit(
     {},
     {
-      enableIf: (args) => {
-        const request = (args.contextValue as Partial<YogaInitialContext>).request;
-        return request !== undefined && new URL(request.url).pathname.startsWith(`${REST_BASE_PATH}/`);
-      },
+      enableIf: (args) => isRestRequest((args.contextValue as Partial<YogaInitialContext>).request),
     },
   );
 }

@@ -9,7 +9,7 @@ import { useSubscriptionLimits } from "../schema/complexity.js";
 import { schema } from "../schema/index.js";
 import type { Principal } from "../services/api-keys.js";
 import { createMaskError } from "./errors.js";
-import { restCompiledExecution, restPlugin } from "./rest.js";
+import { isRestRequest, restCompiledExecution, restPlugin } from "./rest.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -67,6 +67,7 @@ export function createGraphQLServer(
         live,
         dropSlowConsumer: initialContext.dropSlowConsumer,
         optionalPrincipal: principal,
+        restRoute: isRestRequest(initialContext.request),
         clientAddress: initialContext.clientAddress ?? "unknown",
         responseCookies: initialContext.responseCookies ?? [],
       };
