@@ -57,10 +57,12 @@ const BODY_KINDS: Record<BodyKind, { label: string; hint: string; placeholder: s
   text: { label: "Text", hint: "Sent exactly as typed.", placeholder: "Any text" },
   base64: { label: "Base64", hint: "Bytes that are not text, in base64: sent decoded.", placeholder: "AAECAwQ=" },
 };
-/** What the server accepts as bodyBase64 (standard or URL-safe alphabet, padding optional), line breaks aside. */
-/** Standard or URL-safe base64, padding optional, whitespace ignored (the server's rule; no backtracking pattern). */
+/**
+ * What the server accepts as bodyBase64: standard or URL-safe alphabet, padding optional, line breaks, tabs and spaces
+ * ignored. No backtracking pattern: a pasted file of megabytes must not run out of stack.
+ */
 function isBase64(text: string): boolean {
-  const compact = text.replace(/\s/g, "");
+  const compact = text.replace(/[\r\n\t ]/g, "");
   const data = compact.replace(/={1,2}$/, "");
   return /^[A-Za-z0-9+/_-]*$/.test(data) && data.length % 4 !== 1 && (data === compact || compact.length % 4 === 0);
 }
