@@ -116,12 +116,14 @@ const FIELDS_NOT_IN_REST = new Set([
   "InboundEvent.bodyBase64",
 ]);
 
+/** SOFA reduces nested objects with an id to that id; these (a new key, a new invite) are returned whole. */
+export const SOFA_IGNORE = ["CreatedApiKey.apiKey", "CreatedInvite.invite"];
+
 export function restPlugin(): Plugin {
   const plugin = useSofa({
     basePath: REST_BASE_PATH,
     routes: restRoutes,
-    // SOFA reduces nested objects with an id to that id; a new key is returned whole.
-    ignore: ["CreatedApiKey.apiKey", "CreatedInvite.invite"],
+    ignore: SOFA_IGNORE,
     // fets types its own Response; the standard one is what it receives at run time.
     // JSON Schema for the custom scalars, so the OpenAPI document describes (and validates) them.
     customScalars: {

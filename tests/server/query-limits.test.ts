@@ -4,6 +4,7 @@
  * pages, stays well within them.
  */
 import { readdirSync } from "node:fs";
+import { buildOperationNodeForField } from "@graphql-tools/utils";
 import { complexityFromQuery } from "@pothos/plugin-complexity";
 import {
   type DocumentNode,
@@ -15,9 +16,12 @@ import {
   isNonNullType,
   Kind,
   type OperationDefinitionNode,
+  OperationTypeNode,
   typeFromAST,
 } from "graphql";
+import { createSofa } from "sofa-api";
 import { describe, expect, it } from "vitest";
+import { REST_BASE_PATH, restSchema, SOFA_IGNORE } from "../../server/http/rest.js";
 import { QUERY_LIMITS } from "../../server/schema/complexity.js";
 import { schema } from "../../server/schema/index.js";
 import { useLiveSubscriptions } from "../helpers/live.js";
@@ -94,6 +98,18 @@ function sampleValue(type: GraphQLInputType): unknown {
   return samples[nullable.name] ?? "x";
 }
 
+/** Variables for `document`'s operation: page sizes at their largest, anything else a valid placeholder. */
+function largestVariables(document: DocumentNode): Record<string, unknown> {
+  const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
+  return Object.fromEntries(
+    (operation.variableDefinitions ?? []).map((definition) => {
+      const name = definition.variable.name.value;
+      if (/^(first|last|limit)$/.test(name)) return [name, 100];
+      return [name, sampleValue(typeFromAST(schema, definition.type) as GraphQLInputType)];
+    }),
+  );
+}
+
 const isDocument = (value: unknown): value is DocumentNode =>
   typeof value === "object" && value !== null && (value as { kind?: string }).kind === Kind.DOCUMENT;
 /** Every document the dashboard sends (client/src/graphql), loaded at run time: the client compiles on its own terms. */
@@ -115,18 +131,43 @@ describe("the dashboard's GraphQL documents", () => {
   });
 
   it.each(documents)("%s stays within a fifth of the bounds at its largest pages", (_name, document) => {
-    const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
-    const variables = Object.fromEntries(
-      (operation.variableDefinitions ?? []).map((definition) => {
-        const name = definition.variable.name.value;
-        // Page sizes at their largest; anything else a valid placeholder.
-        if (/^(first|last|limit)$/.test(name)) return [name, 100];
-        return [name, sampleValue(typeFromAST(schema, definition.type) as GraphQLInputType)];
-      }),
-    );
-    const measured = complexityFromQuery(document, { schema, variables, ctx: {} });
+    const measured = complexityFromQuery(document, { schema, variables: largestVariables(document), ctx: {} });
     expect(measured.complexity).toBeLessThanOrEqual(QUERY_LIMITS.complexity / 5);
     expect(measured.depth).toBeLessThanOrEqual(QUERY_LIMITS.depth - 3);
     expect(measured.breadth).toBeLessThanOrEqual(QUERY_LIMITS.breadth / 5);
+  });
+});
+
+/**
+ * REST routes are not measured (operationLimits): their operations are SOFA's, built here exactly as SOFA builds them
+ * (the REST schema, its models and ignore list), and must stay within the bounds at their largest pages.
+ */
+describe("the REST routes' operations", () => {
+  const sofa = createSofa({ basePath: REST_BASE_PATH, schema: restSchema(schema), ignore: SOFA_IGNORE });
+  const operations = [OperationTypeNode.QUERY, OperationTypeNode.MUTATION].flatMap((kind) =>
+    Object.keys((kind === OperationTypeNode.QUERY ? sofa.schema.getQueryType() : sofa.schema.getMutationType())?.getFields() ?? {}).map(
+      (field) => {
+        const operation = buildOperationNodeForField({
+          kind,
+          schema: sofa.schema,
+          field,
+          models: sofa.models,
+          ignore: sofa.ignore,
+          circularReferenceDepth: sofa.depthLimit,
+        });
+        return [`${kind} ${field}`, { kind: Kind.DOCUMENT, definitions: [operation] } as DocumentNode] as const;
+      },
+    ),
+  );
+
+  it("are all found", () => {
+    expect(operations.length).toBeGreaterThan(50);
+  });
+
+  it.each(operations)("%s stays within the bounds at its largest pages", (_name, document) => {
+    const measured = complexityFromQuery(document, { schema, variables: largestVariables(document), ctx: {} });
+    expect(measured.complexity).toBeLessThanOrEqual(QUERY_LIMITS.complexity / 2);
+    expect(measured.depth).toBeLessThanOrEqual(QUERY_LIMITS.depth);
+    expect(measured.breadth).toBeLessThanOrEqual(QUERY_LIMITS.breadth);
   });
 });
