@@ -8,7 +8,7 @@ import { useGraphQlJit } from "@envelop/graphql-jit";
 import { filterSchema } from "@graphql-tools/utils";
 import { type SofaPluginConfig, useSofa } from "@graphql-yoga/plugin-sofa";
 import type { GraphQLSchema } from "graphql";
-import type { Plugin, YogaInitialContext } from "graphql-yoga";
+import type { Plugin } from "graphql-yoga";
 import { restErrorResponse } from "./errors.js";
 
 export const REST_BASE_PATH = "/api/v1";
@@ -183,7 +183,8 @@ export function restCompiledExecution(): ReturnType<typeof useGraphQlJit> {
   return useGraphQlJit(
     {},
     {
-      enableIf: (args) => isRestRequest((args.contextValue as Partial<YogaInitialContext>).request),
+      // Decided once per request, as the context is built (yoga.ts).
+      enableIf: (args) => (args.contextValue as { restRoute?: boolean }).restRoute === true,
     },
   );
 }

@@ -6,16 +6,7 @@
  * default, at most 100), 10 for other lists.
  */
 import { complexityFromQuery } from "@pothos/plugin-complexity";
-import {
-  type DocumentNode,
-  GraphQLError,
-  type GraphQLField,
-  type GraphQLOutputType,
-  getNamedType,
-  isListType,
-  isNonNullType,
-  Kind,
-} from "graphql";
+import { type DocumentNode, GraphQLError, type GraphQLField, getNamedType, getNullableType, isListType, Kind } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { DomainError } from "../errors.js";
 
@@ -31,10 +22,6 @@ const LIST_ROWS = 10;
  */
 export const QUERY_LIMITS = { complexity: 20_000, depth: 12, breadth: 500 };
 
-function isList(type: GraphQLOutputType): boolean {
-  return isListType(isNonNullType(type) ? type.ofType : type);
-}
-
 /** Each field costs 1; its selection counts once per row it may return. */
 export function fieldComplexity<Context>(
   args: Record<string, unknown>,
@@ -48,7 +35,7 @@ export function fieldComplexity<Context>(
   }
   // A connection's edges are its page, already counted by the connection.
   if (named.endsWith("Edge")) return { field: 1, multiplier: 1 };
-  return isList(field.type) ? { field: 1, multiplier: LIST_ROWS } : 1;
+  return isListType(getNullableType(field.type)) ? { field: 1, multiplier: LIST_ROWS } : 1;
 }
 
 type Measure = keyof typeof QUERY_LIMITS;
