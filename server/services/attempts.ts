@@ -359,8 +359,9 @@ async function settleUnrunnable(client: PoolClient, boss: PgBoss, job: AttemptJo
 
 /**
  * Moves an attempt past an open breaker without counting it: its job is
- * completed and a new one (a fresh id, the same execution) is due when the
- * breaker's pause ends; the execution says why it waits.
+ * completed and a new one (a fresh id, the same execution, recorded as its
+ * `deferred_job_id`) is due when the breaker's pause ends; the execution says
+ * why it waits.
  */
 async function deferWhileBreakerOpen(
   client: PoolClient,
@@ -368,14 +369,16 @@ async function deferWhileBreakerOpen(
   attempt: { jobId: string; executionId: string; organizationId: string },
   breaker: OpenBreaker,
 ): Promise<void> {
-  await client.query("UPDATE executions SET scheduled_for = $2, waiting_reason = $3 WHERE id = $1", [
+  const deferredJobId = uuidv7();
+  await client.query("UPDATE executions SET scheduled_for = $2, waiting_reason = $3, deferred_job_id = $4 WHERE id = $1", [
     attempt.executionId,
     breaker.openUntil,
     `circuit breaker open for this host until ${breaker.openUntil.toISOString()}: ${breaker.reason}`,
+    deferredJobId,
   ]);
   await boss.complete(DISPATCH_QUEUE, attempt.jobId, null, { db: bossDb(client) });
   await insertDispatchJobs(boss, client, [
-    { jobId: uuidv7(), executionId: attempt.executionId, organizationId: attempt.organizationId, runAt: breaker.openUntil },
+    { jobId: deferredJobId, executionId: attempt.executionId, organizationId: attempt.organizationId, runAt: breaker.openUntil },
   ]);
   await notifyDue(client, breaker.openUntil);
 }

@@ -135,6 +135,15 @@ export async function enqueueAttempts(boss: PgBoss, client: Queryable, attempts:
 }
 
 /**
+ * The id of the pg-boss job carrying an attempt, as SQL over a row of executions (named `executions` in the query):
+ * the execution's own id, or the job a deferral past an open circuit breaker created (`deferred_job_id`). Moving or
+ * cancelling an attempt's job goes by it.
+ */
+export function attemptJobId(executions = "executions"): string {
+  return `coalesce(${executions}.deferred_job_id, ${executions}.id)`;
+}
+
+/**
  * Creates the pg-boss jobs of admitted attempts, one statement for all. Each
  * job is in its organisation's group, so a fetch never runs more of one
  * organisation's attempts at once than its concurrency limit (the group's

@@ -18,7 +18,7 @@
  */
 import type { PgBoss } from "pg-boss";
 import type { PoolClient } from "../db/pool.js";
-import { bossDb, DISPATCH_QUEUE, notifyDue } from "./dispatch-queue.js";
+import { attemptJobId, bossDb, DISPATCH_QUEUE, notifyDue } from "./dispatch-queue.js";
 import type { TaskSpec } from "./task-input.js";
 
 /** How one push resolves: a task to create (an index into `toCreate`) or an existing task. */
@@ -40,6 +40,8 @@ interface RecentTask {
 export interface PendingDebounce {
   taskId: string;
   executionId: string;
+  /** The pg-boss job carrying the attempt (attemptJobId). */
+  jobId: string;
   admitted: boolean;
 }
 
@@ -164,7 +166,7 @@ async function findPendingDebounces(client: PoolClient, organizationId: string, 
   const keys = [...new Set(specs.flatMap((spec) => (spec.debounce ? [spec.debounce.key] : [])))];
   if (keys.length === 0) return new Map();
   const { rows } = await client.query<PendingDebounce & { key: string }>(
-    `SELECT t.debounce_key AS key, t.id AS "taskId", e.id AS "executionId", e.admitted_at IS NOT NULL AS admitted
+    `SELECT t.debounce_key AS key, t.id AS "taskId", e.id AS "executionId", ${attemptJobId("e")} AS "jobId", e.admitted_at IS NOT NULL AS admitted
      FROM tasks t JOIN executions e ON e.task_id = t.id
      WHERE t.organization_id = $1 AND t.debounce_key = ANY($2::text[])
        AND t.type = 'ONE_OFF' AND t.status = 'SCHEDULED' AND t.attempts = 0
@@ -174,7 +176,9 @@ async function findPendingDebounces(client: PoolClient, organizationId: string, 
     [organizationId, keys],
   );
   // The lock allows one pending task per key; should there be more, the newest is the one to replace.
-  return new Map(rows.map((row) => [row.key, { taskId: row.taskId, executionId: row.executionId, admitted: row.admitted }]));
+  return new Map(
+    rows.map((row) => [row.key, { taskId: row.taskId, executionId: row.executionId, jobId: row.jobId, admitted: row.admitted }]),
+  );
 }
 
 /**
@@ -184,7 +188,7 @@ async function findPendingDebounces(client: PoolClient, organizationId: string, 
 export async function replacePendingRequest(boss: PgBoss, client: PoolClient, pending: PendingDebounce, spec: TaskSpec): Promise<boolean> {
   if (pending.admitted) {
     const { updated } = await boss.update(DISPATCH_QUEUE, undefined, {
-      id: pending.executionId,
+      id: pending.jobId,
       startAfter: spec.runAt,
       db: bossDb(client),
     });

@@ -8,7 +8,7 @@
  */
 import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
-import { notifyDue } from "./dispatch-queue.js";
+import { attemptJobId, notifyDue } from "./dispatch-queue.js";
 import { replacePendingRequest } from "./push-policies.js";
 import type { BodyEncoding } from "./task-input.js";
 import { asUuid, getTask, type TaskDependencies, type TaskRow, validatePush } from "./tasks.js";
@@ -31,6 +31,7 @@ export interface TaskEdit {
 
 interface EditableTask {
   executionId: string | null;
+  jobId: string | null;
   admitted: boolean | null;
   type: string;
   status: string;
@@ -57,7 +58,7 @@ export async function editPendingTask(
   return withTransaction(deps.pool, async (client) => {
     // The pending attempt is locked before its task, the order a worker's claim takes, so it cannot start meanwhile.
     const { rows } = await client.query<EditableTask>(
-      `SELECT e.id AS "executionId", e.admitted_at IS NOT NULL AS admitted, t.type, t.status, t.url, t.method, t.headers, t.body,
+      `SELECT e.id AS "executionId", ${attemptJobId("e")} AS "jobId", e.admitted_at IS NOT NULL AS admitted, t.type, t.status, t.url, t.method, t.headers, t.body,
          t.body_encoding AS "bodyEncoding", t.name, t.retries, t.timeout_ms AS "timeoutMs", t.priority, t.run_at AS "runAt"
        FROM tasks t
        LEFT JOIN executions e ON e.task_id = t.id AND e.status = 'PENDING' AND e.run = 1 AND e.attempt = 1
@@ -98,7 +99,7 @@ export async function editPendingTask(
     const replaced = await replacePendingRequest(
       deps.boss,
       client,
-      { taskId: id, executionId: task.executionId, admitted: !!task.admitted },
+      { taskId: id, executionId: task.executionId, jobId: task.jobId as string, admitted: !!task.admitted },
       spec,
     );
     if (!replaced) throw new DomainError("CONFLICT", "the task is starting; it can no longer be edited", { field: "id" });

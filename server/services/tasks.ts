@@ -13,7 +13,7 @@ import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
 import type { Task } from "../generated/prisma/client.js";
 import { insertCronTask, triggerCronTask, withdrawPreparedRun } from "./cron-tasks.js";
-import { bossDb, DISPATCH_CHANNEL, DISPATCH_QUEUE, notifyDue } from "./dispatch-queue.js";
+import { attemptJobId, bossDb, DISPATCH_CHANNEL, DISPATCH_QUEUE, notifyDue } from "./dispatch-queue.js";
 import { planPushes } from "./push-policies.js";
 import type { PushWriter } from "./push-writer.js";
 import { requestAdmission } from "./queues.js";
@@ -389,15 +389,15 @@ export async function cancelTask(deps: TaskDependencies, organizationId: string,
     }
     // A cron run created ahead of a slot still to come was never due: it goes, rather than being shown cancelled.
     if (task.type === "CRON") await withdrawPreparedRun(deps.boss, client, task.id);
-    const { rows: pending } = await client.query<{ id: string }>(
+    const { rows: pending } = await client.query<{ jobId: string }>(
       `UPDATE executions SET status = 'CANCELLED', finished_at = now(), error = 'cancelled before it ran'
-       WHERE task_id = $1 AND status = 'PENDING' RETURNING id`,
+       WHERE task_id = $1 AND status = 'PENDING' RETURNING ${attemptJobId()} AS "jobId"`,
       [task.id],
     );
     if (pending.length > 0) {
       await deps.boss.cancel(
         DISPATCH_QUEUE,
-        pending.map((execution) => execution.id),
+        pending.map((execution) => execution.jobId),
         { db: bossDb(client) },
       );
     }
@@ -421,12 +421,14 @@ export async function triggerTask(deps: TaskDependencies, organizationId: string
       throw new DomainError("CONFLICT", `task ${taskId} is ${task.status}; only a SCHEDULED task can be triggered`);
     }
     const now = new Date();
-    const { rows: pending } = await client.query<{ id: string }>(
-      `UPDATE executions SET scheduled_for = $2 WHERE task_id = $1 AND status = 'PENDING' RETURNING id`,
+    // An attempt waiting for an open circuit breaker moves too: if the breaker has closed meanwhile it runs now,
+    // otherwise its claim defers it again to the breaker's end (its job and due time then agree once more).
+    const { rows: pending } = await client.query<{ jobId: string }>(
+      `UPDATE executions SET scheduled_for = $2 WHERE task_id = $1 AND status = 'PENDING' RETURNING ${attemptJobId()} AS "jobId"`,
       [task.id, now],
     );
     for (const execution of pending) {
-      await deps.boss.update(DISPATCH_QUEUE, undefined, { id: execution.id, startAfter: now, db: bossDb(client) });
+      await deps.boss.update(DISPATCH_QUEUE, undefined, { id: execution.jobId, startAfter: now, db: bossDb(client) });
     }
     await notifyDue(client, now);
     const { rows } = await client.query<TaskRow>(
@@ -461,12 +463,12 @@ export async function cancelQueuedTasks(deps: TaskDependencies, organizationId: 
       [organizationId, queue],
     );
     if (tasks.length === 0) return 0;
-    const { rows: pending } = await client.query<{ id: string; admitted: boolean }>(
+    const { rows: pending } = await client.query<{ jobId: string; admitted: boolean }>(
       `UPDATE executions SET status = 'CANCELLED', finished_at = now(), error = 'cancelled before it ran'
-       WHERE task_id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING id, admitted_at IS NOT NULL AS admitted`,
+       WHERE task_id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING ${attemptJobId()} AS "jobId", admitted_at IS NOT NULL AS admitted`,
       [tasks.map((task) => task.id)],
     );
-    const jobIds = pending.filter((execution) => execution.admitted).map((execution) => execution.id);
+    const jobIds = pending.filter((execution) => execution.admitted).map((execution) => execution.jobId);
     if (jobIds.length > 0) await deps.boss.cancel(DISPATCH_QUEUE, jobIds, { db: bossDb(client) });
     await requestAdmission(client);
     return tasks.length;

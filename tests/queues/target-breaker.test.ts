@@ -1,7 +1,9 @@
 /**
  * The per-organisation, per-host circuit breaker: repeated server errors
  * pause a host (and say why); a 429 pauses it for its Retry-After; other
- * hosts and other organisations are unaffected; a success closes it.
+ * hosts and other organisations are unaffected; a success closes it. A
+ * deferred attempt is carried by a new job, which triggering, editing and
+ * cancelling its task act on.
  */
 import { describe, expect, it } from "vitest";
 import { breakerPolicy } from "../../server/services/target-breakers.js";
@@ -96,4 +98,82 @@ describe("target circuit breaker", () => {
       await limited.close();
     }
   });
+
+  it("runs a deferred task at once when triggered after its breaker closed early", async () => {
+    // A failure makes the host tracked; a slow request in flight then outlives a 429's long pause and, succeeding,
+    // closes the breaker while the deferred attempt's job is still due at the pause's end.
+    const host = await startSink((request) => {
+      if (request.path === "/fail") return { status: 503 };
+      if (request.path === "/slow") return { status: 200, delayMs: 1500 };
+      if (request.path === "/limit") return { status: 429, headers: { "retry-after": "120" } };
+      return { status: 200 };
+    });
+    try {
+      const { bob } = await createPersonas(runlater.database.url);
+      const push = async (path: string, retries = 0) =>
+        (await rest(runlater.instance, bob.apiKey, "POST", "/tasks", { url: `${host.url}${path}`, retries })).body.id as string;
+      await settled(bob.apiKey, await push("/fail"));
+      const slow = await push("/slow");
+      await eventually(async () => host.requests.some((request) => request.path === "/slow"));
+      await settled(bob.apiKey, await push("/limit"));
+      const later = await push("/later", 3);
+      await eventually(async () => ((await executionsOf(bob.apiKey, later))[0]?.waitingReason ? true : undefined));
+      expect((await settled(bob.apiKey, slow)).status).toBe("SUCCEEDED");
+
+      const triggered = await rest(runlater.instance, bob.apiKey, "POST", `/tasks/${later}/trigger`);
+      expect(triggered.status).toBe(200);
+      const task = await settled(bob.apiKey, later);
+      expect(task.status).toBe("SUCCEEDED");
+      expect(host.requests.filter((request) => request.path === "/later")).toHaveLength(1);
+    } finally {
+      await host.close();
+    }
+  }, 30_000);
+
+  it("defers a triggered task again while its breaker is open, without holding its organisation's other tasks back", async () => {
+    const limited = await startSink((request) =>
+      request.path === "/limit" ? { status: 429, headers: { "retry-after": "120" } } : { status: 200 },
+    );
+    const other = await startSink();
+    try {
+      const { bob } = await createPersonas(runlater.database.url);
+      // One attempt at a time: an attempt wrongly counted as waiting to start would hold every other one back.
+      expect((await rest(runlater.instance, bob.apiKey, "PUT", "/organization/concurrency-limit", { limit: 1 })).status).toBe(200);
+      const push = async (url: string, retries = 0) =>
+        (await rest(runlater.instance, bob.apiKey, "POST", "/tasks", { url, retries })).body.id as string;
+      await settled(bob.apiKey, await push(`${limited.url}/limit`));
+      const later = await push(`${limited.url}/later`, 3);
+      const [first] = await eventually(async () => {
+        const executions = await executionsOf(bob.apiKey, later);
+        return executions[0]?.waitingReason ? executions : undefined;
+      });
+      const breakerEnd = new Date(first!.scheduledFor).getTime();
+      expect(breakerEnd).toBeGreaterThan(Date.now() + 60_000);
+
+      expect((await rest(runlater.instance, bob.apiKey, "POST", `/tasks/${later}/trigger`)).status).toBe(200);
+      // Its claim finds the breaker still open and defers it to the breaker's end again: due time and job agree.
+      await eventually(async () => {
+        const [execution] = await executionsOf(bob.apiKey, later);
+        return execution && new Date(execution.scheduledFor).getTime() >= breakerEnd - 1000 ? execution : undefined;
+      });
+      const elsewhere = await push(other.url);
+      expect((await settled(bob.apiKey, elsewhere)).status).toBe("SUCCEEDED");
+      expect(limited.requests.filter((request) => request.path === "/later")).toHaveLength(0);
+
+      // The deferred task can still be edited (its job, not the completed first one, takes the new due time)…
+      const edited = await rest(runlater.instance, bob.apiKey, "PATCH", `/tasks/${later}`, { name: "edited while deferred" });
+      expect(edited.status).toBe(200);
+      expect(edited.body.name).toBe("edited while deferred");
+      // …and cancelling it cancels the job that carries it.
+      expect((await rest(runlater.instance, bob.apiKey, "DELETE", `/tasks/${later}`)).status).toBe(200);
+      const { rows } = await runlater.instance.runtime.pool.query<{ state: string }>(
+        `SELECT j.state FROM executions e JOIN pgboss.job j ON j.id = e.deferred_job_id WHERE e.task_id = $1`,
+        [later],
+      );
+      expect(rows.map((row) => row.state)).toEqual(["cancelled"]);
+    } finally {
+      await limited.close();
+      await other.close();
+    }
+  }, 30_000);
 });
