@@ -75,6 +75,8 @@ const environmentSchema = z.object({
   RUNLATER_API_KEY_CACHE_SECONDS: integer(0, 60).default(5),
   /** `open`: anyone may sign up (getting an organisation of their own); `invite`: only with an invite (except the first account). */
   RUNLATER_SIGNUP: z.enum(["open", "invite"], { message: "must be open or invite" }).default("open"),
+  /** Sign-up attempts (successful or not) one client address may make per hour; each costs a memory-hard hash. 0: no bound. */
+  RUNLATER_SIGNUPS_PER_ADDRESS_PER_HOUR: integer(0, 1_000_000).default(20),
   /** The address users reach Runlater at; invite links start with it. Unset: taken from the request's Host header. */
   RUNLATER_PUBLIC_URL: z
     .url({ protocol: /^https?$/, message: "must be an http:// or https:// URL" })
@@ -126,6 +128,8 @@ export interface Config {
   dashboardDir: string;
   apiKeyCacheMs: number;
   signup: Environment["RUNLATER_SIGNUP"];
+  /** 0: no bound (see RUNLATER_SIGNUPS_PER_ADDRESS_PER_HOUR). */
+  signupsPerAddressPerHour: number;
   publicUrl: string | undefined;
   trustProxy: boolean;
   subscriptionBufferSize: number;
@@ -174,6 +178,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dashboardDir: env.RUNLATER_DASHBOARD_DIR ? path.resolve(env.RUNLATER_DASHBOARD_DIR) : BUILT_DASHBOARD_DIR,
     apiKeyCacheMs: env.RUNLATER_API_KEY_CACHE_SECONDS * 1000,
     signup: env.RUNLATER_SIGNUP,
+    signupsPerAddressPerHour: env.RUNLATER_SIGNUPS_PER_ADDRESS_PER_HOUR,
     publicUrl: env.RUNLATER_PUBLIC_URL,
     trustProxy: env.RUNLATER_TRUST_PROXY,
     subscriptionBufferSize: env.RUNLATER_SUBSCRIPTION_BUFFER,

@@ -1,14 +1,14 @@
 /**
  * The retention sweeper: every few minutes, deletes what is past its retention — inbound webhook events older than
  * their organisation's `inboundRetentionDays`, attempts and finished tasks older than RUNLATER_HISTORY_RETENTION_DAYS
- * (server/services/history-retention.ts), expired sessions and login attempts older than a day. Every worker runs
+ * (server/services/history-retention.ts), expired sessions and login and sign-up attempts older than a day. Every worker runs
  * one; any number can run at once.
  */
 import type { Pool } from "../server/db/pool.js";
 import type { Logger } from "../server/logger.js";
 import { purgeExpiredHistory } from "../server/services/history-retention.js";
 import { purgeExpiredInboundEvents } from "../server/services/inbound-events.js";
-import { deleteOldLoginAttempts } from "../server/services/login-throttle.js";
+import { deleteOldAccountAttempts } from "../server/services/login-throttle.js";
 import { deleteExpiredSessions } from "../server/services/sessions.js";
 import { PollingLoop } from "./polling-loop.js";
 
@@ -40,7 +40,7 @@ export class RetentionSweeper extends PollingLoop {
     try {
       const inboundEvents = await purgeExpiredInboundEvents(pool);
       if (inboundEvents > 0) logger.info({ deleted: inboundEvents }, "deleted inbound events past their retention");
-      await Promise.all([deleteExpiredSessions(pool), deleteOldLoginAttempts(pool)]);
+      await Promise.all([deleteExpiredSessions(pool), deleteOldAccountAttempts(pool)]);
       const history = await purgeExpiredHistory(pool, historyRetentionDays, { signal: this.shutdown.signal });
       if (history.executions > 0) {
         logger.info(

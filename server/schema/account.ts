@@ -157,10 +157,19 @@ builder.mutationFields((t) => ({
     type: ViewerRef,
     description:
       "Creates an account and signs it in (sets the session and CSRF cookies). The first account on an installation owns the default organisation; " +
-      "later ones get an organisation of their own, or join the organisation of `inviteToken`. With RUNLATER_SIGNUP=invite, an invite is required. Public.",
+      "later ones get an organisation of their own, or join the organisation of `inviteToken`. With RUNLATER_SIGNUP=invite, an invite is required. " +
+      "One client address may attempt RUNLATER_SIGNUPS_PER_ADDRESS_PER_HOUR sign-ups an hour (20 by default); beyond, TOO_MANY_REQUESTS (HTTP 429 with Retry-After). Public.",
     args: { input: t.arg({ type: SignUpInput, required: true, description: "The account." }) },
     resolve: async (_root, { input }, context) =>
-      signedIn(context, await signUp(context.services.pool, context.services.config.signup, input)),
+      signedIn(
+        context,
+        await signUp(
+          context.services.pool,
+          { policy: context.services.config.signup, perAddressPerHour: context.services.config.signupsPerAddressPerHour },
+          input,
+          context.clientAddress,
+        ),
+      ),
   }),
   logIn: t.field({
     type: ViewerRef,

@@ -9,7 +9,7 @@ import { withTransaction } from "../db/pool.js";
 import { DomainError, validationError } from "../errors.js";
 import type { Principal } from "./api-keys.js";
 import { redeemInvite } from "./invites.js";
-import { markLoginSucceeded, reserveLoginAttempt } from "./login-throttle.js";
+import { markLoginSucceeded, reserveLoginAttempt, reserveSignupAttempt } from "./login-throttle.js";
 import { addMembership, createOwnedOrganization } from "./memberships.js";
 import { createOrganization } from "./organizations.js";
 import { hashPassword, PASSWORD_LENGTH, validatePassword, verifyAgainstDummy, verifyPassword } from "./passwords.js";
@@ -36,18 +36,21 @@ export interface SignedIn {
 
 export async function signUp(
   pool: Pool,
-  signup: SignupPolicy,
+  signup: { policy: SignupPolicy; perAddressPerHour: number },
   input: { email: string; password: string; name: string; inviteToken?: string | null },
+  address: string,
 ): Promise<SignedIn> {
   const email = normalizeEmail(input.email);
   const name = validateUserName(input.name);
   validatePassword(input.password, "input.password");
+  // Counted before the hash, like a login: a flood of sign-ups is refused before it costs memory-hard hashes.
+  await reserveSignupAttempt(pool, address, signup.perAddressPerHour);
   const passwordHash = await hashPassword(input.password);
   return withTransaction(pool, async (client) => {
     // The same lock as bootstrapDefaultOrganization: exactly one first account owns the default organisation.
     await client.query("SELECT pg_advisory_xact_lock(hashtext('runlater:bootstrap'))");
     const isFirstAccount = !(await hasUsers(client));
-    if (!input.inviteToken && !isFirstAccount && signup === "invite") {
+    if (!input.inviteToken && !isFirstAccount && signup.policy === "invite") {
       throw new DomainError("FORBIDDEN", "sign-up on this installation needs an invite: ask an organisation's admin for a link", {
         field: "input.inviteToken",
       });

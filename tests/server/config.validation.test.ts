@@ -37,6 +37,7 @@ describe("configuration", () => {
     [{ RUNLATER_JOB_HEARTBEAT_SECONDS: "5" }, "RUNLATER_JOB_HEARTBEAT_SECONDS"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ RUNLATER_SIGNUP: "closed" }, "RUNLATER_SIGNUP"],
+    [{ RUNLATER_SIGNUPS_PER_ADDRESS_PER_HOUR: "-1" }, "RUNLATER_SIGNUPS_PER_ADDRESS_PER_HOUR"],
     [{ RUNLATER_PUBLIC_URL: "runlater.example.com" }, "RUNLATER_PUBLIC_URL"],
     [{ RUNLATER_TRUST_PROXY: "maybe" }, "RUNLATER_TRUST_PROXY"],
     [{ RUNLATER_HISTORY_RETENTION_DAYS: "-1" }, "RUNLATER_HISTORY_RETENTION_DAYS"],
@@ -49,7 +50,8 @@ describe("configuration", () => {
   });
 
   it("reads the account settings, with sign-up open by default", () => {
-    expect(loadConfig({})).toMatchObject({ signup: "open", publicUrl: undefined, trustProxy: false });
+    expect(loadConfig({})).toMatchObject({ signup: "open", signupsPerAddressPerHour: 20, publicUrl: undefined, trustProxy: false });
+    expect(loadConfig({ RUNLATER_SIGNUPS_PER_ADDRESS_PER_HOUR: "0" }).signupsPerAddressPerHour).toBe(0);
     expect(loadConfig({ RUNLATER_SIGNUP: "invite", RUNLATER_PUBLIC_URL: "https://runlater.example.com/" })).toMatchObject({
       signup: "invite",
       publicUrl: "https://runlater.example.com",

@@ -232,7 +232,7 @@ describe("the sweep's statements", () => {
 });
 
 describe("the retention sweeper", () => {
-  it("sweeps as soon as a worker starts it: history, expired sessions, day-old login attempts", async () => {
+  it("sweeps as soon as a worker starts it: history, expired sessions, day-old login and sign-up attempts", async () => {
     const old = await task({ status: "SUCCEEDED", attempts: [{ status: "SUCCEEDED", finishedDaysAgo: 8 }] });
     const { rows: users } = await pool.query<{ id: string }>(
       "INSERT INTO users (id, email, name, password_hash) VALUES (gen_random_uuid(), 'swept@example.com', 'Swept', 'x') RETURNING id",
@@ -246,6 +246,9 @@ describe("the retention sweeper", () => {
       `INSERT INTO login_attempts (email, ip, created_at)
        VALUES ('swept@example.com', '192.0.2.1', now() - interval '25 hours'), ('swept@example.com', '192.0.2.1', now())`,
     );
+    await pool.query(
+      `INSERT INTO signup_attempts (ip, created_at) VALUES ('192.0.2.1', now() - interval '25 hours'), ('192.0.2.1', now())`,
+    );
     const recent = await task({ status: "SUCCEEDED", attempts: [{ status: "SUCCEEDED", finishedDaysAgo: 6 }] });
     const sweeper = new RetentionSweeper({ pool, logger: createLogger({ level: "silent" }), historyRetentionDays: 7 });
     sweeper.start();
@@ -253,6 +256,7 @@ describe("the retention sweeper", () => {
       await eventually(async () => !(await remaining(old)).task);
       expect(await remaining(recent)).toEqual({ task: true, attempts: ["SUCCEEDED"] });
       await eventually(async () => (await pool.query("SELECT 1 FROM login_attempts")).rowCount === 1);
+      await eventually(async () => (await pool.query("SELECT 1 FROM signup_attempts")).rowCount === 1);
       const sessions = await pool.query<{ token: string }>("SELECT hashed_token AS token FROM sessions");
       expect(sessions.rows).toEqual([{ token: "valid" }]);
     } finally {
