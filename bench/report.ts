@@ -117,8 +117,9 @@ export function renderMachine(machine: MachineInfo): string {
   ].join("\n");
 }
 
+/** Writes a run's JSON under bench/results, or BENCH_RESULTS_DIR when set (the harness's own test does). */
 export async function writeResults(result: unknown, startedAt: Date): Promise<string> {
-  const directory = path.join(projectRoot, "bench", "results");
+  const directory = process.env.BENCH_RESULTS_DIR ?? path.join(projectRoot, "bench", "results");
   await mkdir(directory, { recursive: true });
   const file = path.join(directory, `${startedAt.toISOString().replaceAll(":", "-")}.json`);
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);

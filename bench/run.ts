@@ -8,6 +8,8 @@
  *
  *   --quick          smaller sizes and shorter runs
  *   --only=1,3,7     run only these scenarios (9, memory, needs 1 and/or 3)
+ *   --no-build       run dist/ as it is (the test suite's run: its global setup built dist/, which other test files
+ *                    are running; a rebuild deletes it first)
  */
 import { performance } from "node:perf_hooks";
 import {
@@ -45,21 +47,25 @@ const MEMORY_TARGET_MIB = 300;
 interface Options {
   quick: boolean;
   only: Set<number> | null;
+  build: boolean;
 }
 
+const USAGE = "usage: npm run bench [-- --quick] [--only=1,2,...] [--no-build]";
+
 function parseOptions(argv: string[]): Options {
-  const options: Options = { quick: false, only: null };
+  const options: Options = { quick: false, only: null, build: true };
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index] as string;
     if (arg === "--quick") options.quick = true;
+    else if (arg === "--no-build") options.build = false;
     else if (arg === "--only" || arg.startsWith("--only=")) {
       const value = arg.includes("=") ? arg.slice("--only=".length) : (argv[++index] ?? "");
       options.only = new Set(value.split(",").map((part) => Number(part.trim())));
     } else if (arg === "--help" || arg === "-h") {
-      console.log("usage: npm run bench [-- --quick] [--only=1,2,...]");
+      console.log(USAGE);
       process.exit(0);
     } else {
-      console.error(`unknown argument ${arg}; usage: npm run bench [-- --quick] [--only=1,2,...]`);
+      console.error(`unknown argument ${arg}; ${USAGE}`);
       process.exit(2);
     }
   }
@@ -111,7 +117,7 @@ async function main(): Promise<number> {
 
   try {
     log(`Runlater benchmark (${options.quick ? "quick" : "full"})`);
-    buildRunlater();
+    if (options.build) buildRunlater();
     const postgres = await startPostgres(cleanup, log);
     machine = await describeMachine(postgres.adminUrl, postgres.embedded);
     console.log(renderMachine(machine));
