@@ -104,9 +104,17 @@ builder.mutationFields((t) => ({
       "Makes a task, monitor or endpoint public (badges, status page), or changes how it is shown. Its badge URLs stay the same.",
     args: {
       ...resourceArgs,
-      displayName: t.arg.string({ required: false, description: "The public name (default: the resource's own name)." }),
-      showOnStatusPage: t.arg.boolean({ required: false, description: "List it on the status page (default true)." }),
-      position: t.arg.int({ required: false, description: "Order on the status page, lowest first (default 0)." }),
+      displayName: t.arg.string({
+        required: false,
+        description:
+          "The public name. Omitted: unchanged (at first, the resource's own name); null: back to the resource's own name. " +
+          "A task without a name is shown as 'Unnamed task', never by its URL.",
+      }),
+      showOnStatusPage: t.arg.boolean({
+        required: false,
+        description: "List it on the status page. Omitted: unchanged (at first, true).",
+      }),
+      position: t.arg.int({ required: false, description: "Order on the status page, lowest first. Omitted: unchanged (at first, 0)." }),
     },
     resolve: async (query, _root, args, context) => {
       const published = await publishResource(context.services.pool, context.principal.organizationId, {

@@ -102,7 +102,9 @@ export async function publishResource(
   const { rows } = await db.query<PublicResourceRow>(
     `INSERT INTO public_resources (organization_id, resource_type, resource_id, badge_token, display_name, show_on_status_page, position)
      VALUES ($1, $2, $3, $4, $5, coalesce($6, true), coalesce($7, 0))
-     ON CONFLICT (resource_type, resource_id) DO UPDATE SET display_name = EXCLUDED.display_name,
+     ON CONFLICT (resource_type, resource_id) DO UPDATE SET
+       -- An omitted field keeps its value; displayName given as null goes back to the resource's own name.
+       display_name = CASE WHEN $8 THEN EXCLUDED.display_name ELSE public_resources.display_name END,
        show_on_status_page = coalesce($6, public_resources.show_on_status_page), position = coalesce($7, public_resources.position)
      RETURNING ${PUBLIC_COLUMNS}`,
     [
@@ -113,6 +115,7 @@ export async function publishResource(
       input.displayName?.trim() ?? null,
       input.showOnStatusPage ?? null,
       input.position ?? null,
+      input.displayName !== undefined,
     ],
   );
   return rows[0] as PublicResourceRow;
@@ -145,6 +148,9 @@ interface ResourceFacts {
   monitor: MonitorRow | null;
 }
 
+/** What the public sees as the name of a published task without a name or displayName. */
+export const UNNAMED_TASK = "Unnamed task";
+
 async function resourceFacts(db: Queryable, type: ResourceType, id: string): Promise<ResourceFacts | null> {
   if (type === "MONITOR") {
     const { rows } = await db.query<MonitorRow>(`SELECT ${MONITOR_COLUMNS} FROM monitors WHERE id = $1`, [id]);
@@ -152,7 +158,9 @@ async function resourceFacts(db: Queryable, type: ResourceType, id: string): Pro
   }
   const sql =
     type === "TASK"
-      ? `SELECT coalesce(name, url) AS name, created_at AS "createdAt" FROM tasks WHERE id = $1`
+      ? // Never the URL: it may hold a token or name a private host. An unnamed task is published as such (or with a
+        // displayName).
+        `SELECT coalesce(name, '${UNNAMED_TASK}') AS name, created_at AS "createdAt" FROM tasks WHERE id = $1`
       : `SELECT name, created_at AS "createdAt" FROM inbound_endpoints WHERE id = $1`;
   const { rows } = await db.query<{ name: string; createdAt: Date }>(sql, [id]);
   return rows[0] ? { ...rows[0], monitor: null } : null;

@@ -4,7 +4,7 @@
  * (unpublished) resources answer 404; bob cannot publish or see alice's.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { createPersonas, type Persona, rest, useTestInstance } from "../helpers/runlater.js";
+import { createPersonas, graphql, type Persona, rest, useTestInstance } from "../helpers/runlater.js";
 
 const context = useTestInstance();
 let alice: Persona;
@@ -99,6 +99,37 @@ describe("status page", () => {
     expect(invalid.status).toBe(422);
     expect(invalid.body.error.field).toBe("slug");
     expect((await rest(context.instance, bob.apiKey, "GET", "/status-page")).body).toBeNull();
+  });
+});
+
+describe("publishing", () => {
+  it("changes only the fields given, and never shows an unnamed task by its URL", async () => {
+    // A task without a name, whose URL carries a secret and names a private host.
+    const secretUrl = `${context.sink.url}/hook?api_key=SECRET123`;
+    const task = (await rest<{ id: string }>(context.instance, bob.apiKey, "POST", "/tasks", { url: secretUrl, delay: "1h" })).body;
+    await rest(context.instance, bob.apiKey, "PUT", "/status-page", { slug: "bob-status", title: "Bob" });
+    const named = await publish(bob, "TASK", task.id, { displayName: "Nightly job", position: 1 });
+    expect(named).toMatchObject({ displayName: "Nightly job", position: 1 });
+
+    // Moving it keeps its public name.
+    expect(await publish(bob, "TASK", task.id, { position: 2 })).toMatchObject({ displayName: "Nightly job", position: 2 });
+    const page = await (await get("/status/bob-status")).text();
+    expect(page).toContain("Nightly job");
+
+    // Back to its own name (GraphQL: REST's body schema has no null), which it does not have: a neutral label, not the URL.
+    const cleared = await graphql<{ publishResource: { displayName: string | null; position: number } }>(
+      context.instance,
+      bob.apiKey,
+      "mutation ($id: ID!) { publishResource(resourceType: TASK, resourceId: $id, displayName: null) { displayName position } }",
+      { id: task.id },
+    );
+    expect(cleared.data?.publishResource).toEqual({ displayName: null, position: 2 });
+    const unnamed = await (await get("/status/bob-status")).text();
+    expect(unnamed).toContain("Unnamed task");
+    expect(unnamed).not.toContain("SECRET123");
+    const badge = await (await get(`/badge/${named.badgeToken}/status.svg`)).text();
+    expect(badge).toContain('aria-label="Unnamed task: up"');
+    expect(badge).not.toContain("SECRET123");
   });
 });
 
