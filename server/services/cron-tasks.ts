@@ -209,7 +209,8 @@ export async function updateTaskSchedule(
 
 /**
  * Removes the run created ahead for a slot still to come (with its pg-boss
- * job), as if it had never been prepared, and gives its run number back. The
+ * job), as if it had never been prepared, and gives its run number back
+ * unless a later run (a manual trigger) has been numbered since. The
  * caller holds the task row's lock and resets `prepared_slot`. A run whose
  * slot has come is not withdrawn: it has fired.
  */
@@ -222,9 +223,16 @@ export async function withdrawPreparedRun(boss: PgBoss, client: PoolClient, task
   if (rows.length === 0) return;
   const jobIds = rows.filter((row) => row.admitted).map((row) => row.id);
   if (jobIds.length > 0) await boss.deleteJob(DISPATCH_QUEUE, jobIds, { db: bossDb(client) });
-  // The withdrawn runs are the latest ones (slots still to come): the count goes back to the run before them. Not
+  // The count goes back to the run before the withdrawn ones only while they are still the latest: a manual trigger
+  // after the run was prepared took the next number, which the next slot must not take again (the unique run
+  // number would fail the scheduler's whole batch, every second). Then the withdrawn number stays a gap. Not
   // recounted from the attempts left: history retention may have deleted every earlier run.
-  await client.query("UPDATE tasks SET runs = $2, updated_at = now() WHERE id = $1", [taskId, Math.min(...rows.map((row) => row.run)) - 1]);
+  const withdrawn = rows.map((row) => row.run);
+  await client.query("UPDATE tasks SET runs = CASE WHEN runs = $3 THEN $2 ELSE runs END, updated_at = now() WHERE id = $1", [
+    taskId,
+    Math.min(...withdrawn) - 1,
+    Math.max(...withdrawn),
+  ]);
 }
 
 function oneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
