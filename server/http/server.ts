@@ -15,7 +15,7 @@ import { publicRouteFor } from "./public-routes.js";
 import { OPENAPI_PATH, REST_BASE_PATH, SWAGGER_UI_PATH } from "./rest.js";
 import { createRestBodyValidator, type RestBodyValidator } from "./rest-validation.js";
 import { CSRF_COOKIE, CSRF_HEADER, clearedSessionCookies, isValidCsrfToken, sessionCookies } from "./session-cookies.js";
-import { attachGraphQLWebSocket } from "./subscriptions.js";
+import { attachGraphQLWebSocket, liveConnection, liveEventStream } from "./subscriptions.js";
 import { createGraphQLServer, GRAPHQL_PATH, type ServerContext } from "./yoga.js";
 
 /** Largest API request body; a task body alone may be 256 KiB, plus JSON escaping and other fields. */
@@ -126,7 +126,11 @@ export function createHttpServer(services: Services, options: { live?: LiveEvent
       }
     }
     const context: ServerContext = { principal, clientAddress, responseCookies: [] };
-    const answer = await yoga.handleRequest(fetchRequest, context);
+    let answer = await yoga.handleRequest(fetchRequest, context);
+    if (live && principal && /^text\/event-stream/.test(answer.headers.get("content-type") ?? "")) {
+      const credentials = { authorization: request.headers.authorization, cookie: request.headers.cookie };
+      answer = liveEventStream(answer, live, (close) => liveConnection(services, credentials, principal, close));
+    }
     // A session that slid forward gets its cookies again with the new lifetime; a dead one has them removed.
     const secure = services.config.isProduction;
     const cookies = context.responseCookies.length
@@ -254,7 +258,11 @@ async function writeResponse(answer: Response, response: http.ServerResponse): P
   }
   response.writeHead(answer.status, headers);
   if (answer.body) {
-    for await (const chunk of answer.body as unknown as AsyncIterable<Uint8Array>) response.write(chunk);
+    // A client that goes away cancels the stream: a subscription over server-sent events would otherwise run (and
+    // write into the closed socket) for ever.
+    const chunks = answer.body.getReader();
+    response.once("close", () => void chunks.cancel().catch(() => undefined));
+    for (let next = await chunks.read(); !next.done; next = await chunks.read()) response.write(next.value);
   }
   response.end();
 }

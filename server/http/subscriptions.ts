@@ -10,7 +10,9 @@
  * browsers send cookies with cross-site WebSocket handshakes, and nothing else
  * (no CORS) would stop another site from opening a connection as the user.
  * Missing or invalid credentials close the connection with 4401; credentials
- * revoked later close it with 4403 (LiveEventHub re-checks them).
+ * revoked later close it with 4403 (LiveEventHub re-checks them). Subscriptions
+ * over server-sent events (a POST to /graphql accepting text/event-stream) are
+ * live connections too: their stream ends when their credentials are revoked.
  */
 import type http from "node:http";
 import { type ExecutionArgs, GraphQLError } from "graphql";
@@ -53,6 +55,64 @@ function closeWith(socket: import("ws").WebSocket, code: number, reason: string)
   if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
 }
 
+/**
+ * A live connection made with `credentials`, which authenticated as `principal`: re-checked by LiveEventHub when the
+ * organisation's keys, sessions or memberships change, and closed unless the credentials still authenticate for the
+ * same organisation with the same role. A session whose member was removed moves on to another organisation of its
+ * user, and a demoted admin's session stays valid: either way the connection would go on with what it may no longer
+ * see (its principal, role included, is fixed when it connects).
+ */
+export function liveConnection(
+  services: Services,
+  credentials: Credentials,
+  principal: Principal,
+  close: LiveConnection["close"],
+): LiveConnection {
+  return {
+    organizationId: principal.organizationId,
+    via: principal.via,
+    stillAuthorized: async () => {
+      const again = await authenticate(services, credentials);
+      return (
+        again.outcome === "authenticated" &&
+        again.principal.organizationId === principal.organizationId &&
+        again.principal.role === principal.role
+      );
+    },
+    close,
+  };
+}
+
+/**
+ * A subscription's server-sent event stream, registered with `live` as a connection while it lasts: when its
+ * credentials are revoked (or the server stops) the stream ends, as a WebSocket connection would close.
+ */
+export function liveEventStream(answer: Response, live: LiveEventHub, connection: (close: () => void) => LiveConnection): Response {
+  if (!answer.body) return answer;
+  const events = answer.body.getReader();
+  let unregister = () => {};
+  const body = new ReadableStream<Uint8Array>({
+    start() {
+      // Cancelling the source ends the pending read: pull then closes this stream, and the response ends.
+      unregister = live.addConnection(connection(() => void events.cancel()));
+    },
+    async pull(controller) {
+      const { done, value } = await events.read();
+      if (done) {
+        unregister();
+        controller.close();
+      } else {
+        controller.enqueue(value);
+      }
+    },
+    cancel(reason) {
+      unregister();
+      return events.cancel(reason);
+    },
+  });
+  return new Response(body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+}
+
 /** Serves graphql-ws on `server`; its connections are closed when `live` stops. */
 export function attachGraphQLWebSocket(server: http.Server, yoga: Yoga, services: Services, live: LiveEventHub): void {
   const webSockets = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_MESSAGE_BYTES });
@@ -79,19 +139,9 @@ export function attachGraphQLWebSocket(server: http.Server, yoga: Yoga, services
           return false;
         }
         context.extra.principal = authentication.principal;
-        const { organizationId } = authentication.principal;
-        const connection: LiveConnection = {
-          organizationId,
-          via: authentication.principal.via,
-          // Still valid, and still for the same organisation: a session whose member was removed moves on to another
-          // organisation of its user, and the connection's subscriptions would go on streaming the old one's events.
-          stillAuthorized: async () => {
-            const again = await authenticate(services, credentials);
-            return again.outcome === "authenticated" && again.principal.organizationId === organizationId;
-          },
-          close: (code, reason) => closeWith(socket, code, reason),
-        };
-        context.extra.unregister = live.addConnection(connection);
+        context.extra.unregister = live.addConnection(
+          liveConnection(services, credentials, authentication.principal, (code, reason) => closeWith(socket, code, reason)),
+        );
         socket.once("close", () => context.extra.unregister?.());
         return true;
       },

@@ -55,6 +55,56 @@ describe("WebSocket connections are authenticated", () => {
   });
 });
 
+describe("subscriptions over server-sent events", () => {
+  /** Opens `subscription { orgActivity … }` as a server-sent event stream; `text` collects what arrives. */
+  async function eventStream(apiKey: string) {
+    const aborted = new AbortController();
+    const response = await fetch(`${runlater.instance.url}/graphql`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: "subscription { orgActivity { kind task { name } } }" }),
+      signal: aborted.signal,
+    });
+    expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const stream = { text: "", ended: false, abort: () => aborted.abort() };
+    void (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) stream.text += decoder.decode(chunk);
+      } catch {
+        // aborted by the test
+      }
+      stream.ended = true;
+    })();
+    return stream;
+  }
+
+  it("end when their API key is revoked, and stream nothing pushed afterwards", async () => {
+    const created = await graphql<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
+      runlater.instance,
+      ALICE_KEY,
+      'mutation { createApiKey(name: "sse") { apiKey { id } secret } }',
+    );
+    const { apiKey, secret } = created.data!.createApiKey;
+    const revoked = await eventStream(secret);
+    const untouched = await eventStream(ALICE_KEY);
+    try {
+      await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: "https://example.com/before", name: "before-revocation" });
+      await eventually(async () => revoked.text.includes("before-revocation"), 5000);
+
+      expect((await rest(runlater.instance, ALICE_KEY, "DELETE", `/api-keys/${apiKey.id}`)).status).toBe(200);
+      await eventually(async () => revoked.ended, 5000);
+      await rest(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: "https://example.com/after", name: "after-revocation" });
+      await eventually(async () => untouched.text.includes("after-revocation"), 5000);
+      expect(revoked.text).not.toContain("after-revocation");
+      expect(untouched.ended).toBe(false);
+    } finally {
+      revoked.abort();
+      untouched.abort();
+    }
+  });
+});
+
 describe("sameOriginCookie (cross-site WebSocket hijacking)", () => {
   it("passes the cookie only without an Origin or with one matching the Host", () => {
     expect(sameOriginCookie({ headers: { cookie: "runlater_session=abc", host: "app.example.com" } })).toBe("runlater_session=abc");

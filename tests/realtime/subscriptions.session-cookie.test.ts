@@ -101,4 +101,27 @@ describe("the dashboard's session cookie authenticates a WebSocket connection", 
     const viewer = await guest.graphql<{ viewer: { organization: { id: string } } }>("{ viewer { organization { id } } }");
     expect(viewer.data?.viewer.organization.id).toBe(guestViewer.organization.id);
   });
+
+  it("closes the connection of an admin demoted to member, who could otherwise go on reading admins' settings over it", async () => {
+    const owner = new Browser(runlater.instance);
+    await signUp(owner, { email: "demoting-owner@example.com" });
+    const invited = await owner.graphql<{ createInvite: { url: string } }>("mutation { createInvite(input: { role: ADMIN }) { url } }");
+    const token = invited.data?.createInvite.url.split("/invite/")[1] as string;
+    const admin = new Browser(runlater.instance);
+    const adminViewer = await signUp(admin, { email: "demoted-admin@example.com", inviteToken: token });
+    const url = runlater.instance.url as string;
+    const subscription = liveActivity({ cookie: admin.cookieHeader(), origin: url, host: new URL(url).host });
+    await subscription.ready();
+
+    const demoted = await owner.graphql("mutation ($id: ID!, $role: MemberRole!) { updateMemberRole(userId: $id, role: $role) { role } }", {
+      id: adminViewer.user.id,
+      role: "MEMBER",
+    });
+    expect(demoted.errors).toBeUndefined();
+    await eventually(async () => subscription.closed !== null, 5000);
+    expect(subscription.closed).toMatchObject({ code: 4403 });
+    // A new connection carries the new role.
+    const viewer = await admin.graphql<{ viewer: { role: string } }>("{ viewer { role } }");
+    expect(viewer.data?.viewer.role).toBe("MEMBER");
+  });
 });
