@@ -84,8 +84,8 @@ function effectOf(outcome: DeliveryOutcome, now: Date): BreakerEffect {
     case "timeout":
       return { kind: "count", reason: outcome.error };
     case "network-error":
-      // A worker that died says nothing about the host.
-      return outcome.code === "WORKER_LOST" ? null : { kind: "count", reason: outcome.error };
+      // A worker that died, or aborted its requests as it shut down, says nothing about the host.
+      return outcome.code === "WORKER_LOST" || outcome.code === "ABORTED" ? null : { kind: "count", reason: outcome.error };
     default:
       return null;
   }
@@ -132,7 +132,9 @@ export async function recordTargetOutcome(
   await db.query(
     `UPDATE target_breakers SET
        openings = openings + 1,
-       open_until = $3::timestamptz + LEAST($5::bigint, $4::bigint * (2 ^ openings)::bigint) * interval '1 millisecond',
+       -- The exponent is capped: past the longest pause it changes nothing, and 2 ^ 51 × 5,000 overflows bigint (every
+       -- later failure's settle then failed, and the breaker never opened again).
+       open_until = $3::timestamptz + LEAST($5::bigint, $4::bigint * (2 ^ LEAST(openings, 30))::bigint) * interval '1 millisecond',
        reason = $6 || ' (' || consecutive_failures || ' failures in a row)',
        consecutive_failures = 0
      WHERE organization_id = $1 AND host = $2 AND consecutive_failures >= $7`,

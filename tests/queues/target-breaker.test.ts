@@ -6,7 +6,7 @@
  * cancelling its task act on.
  */
 import { describe, expect, it } from "vitest";
-import { breakerPolicy } from "../../server/services/target-breakers.js";
+import { breakerPolicy, recordTargetOutcome } from "../../server/services/target-breakers.js";
 import { ALICE_KEY, createPersonas, eventually, graphql, rest, useTestInstance } from "../helpers/runlater.js";
 import { type Sink, startSink } from "../helpers/sink.js";
 
@@ -176,4 +176,51 @@ describe("target circuit breaker", () => {
       await other.close();
     }
   }, 30_000);
+
+  it("keeps recording failures and opening for the longest pause after many openings", async () => {
+    const down = await startSink(() => ({ status: 503 }));
+    try {
+      const { bob } = await createPersonas(runlater.database.url);
+      // A host down for days: its breaker has opened 60 times, and four failures are counted towards the next opening.
+      await runlater.instance.runtime.pool.query(
+        `INSERT INTO target_breakers (organization_id, host, consecutive_failures, openings, updated_at) VALUES ($1, $2, 4, 60, now())`,
+        [bob.organizationId, new URL(down.url).host],
+      );
+      const pushed = await rest(runlater.instance, bob.apiKey, "POST", "/tasks", { url: down.url, retries: 0 });
+      const task = await settled(bob.apiKey, pushed.body.id as string);
+      expect(task.status).toBe("FAILED");
+      const [execution] = await eventually(async () => {
+        const { body } = await rest<{ edges: Array<{ node: { status: string; responseStatus: number | null } }> }>(
+          runlater.instance,
+          bob.apiKey,
+          "GET",
+          `/tasks/${pushed.body.id}/executions`,
+        );
+        return body.edges.length ? body.edges.map((edge) => edge.node) : undefined;
+      });
+      // Recorded as what happened (a 503), not as an attempt lost after its settle failed.
+      expect(execution).toMatchObject({ status: "FAILED", responseStatus: 503 });
+      const { rows } = await runlater.instance.runtime.pool.query<{ pause: number }>(
+        "SELECT extract(epoch FROM open_until - updated_at) AS pause FROM target_breakers WHERE organization_id = $1",
+        [bob.organizationId],
+      );
+      expect(Number(rows[0]?.pause)).toBeCloseTo(breakerPolicy.maxPauseMs / 1000, -1);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it("counts connection failures, but not requests aborted by a worker's shutdown or lost with a worker", async () => {
+    const { bob } = await createPersonas(runlater.database.url);
+    const pool = runlater.instance.runtime.pool;
+    const failure = (code: string) => ({ kind: "network-error" as const, durationMs: 1, error: code, code });
+    for (const code of ["ABORTED", "WORKER_LOST"]) {
+      await recordTargetOutcome(pool, bob.organizationId, "https://shutdown.example/", failure(code), { tracked: false });
+    }
+    const counted = async () =>
+      (await pool.query("SELECT consecutive_failures FROM target_breakers WHERE organization_id = $1", [bob.organizationId])).rows;
+    expect(await counted()).toEqual([]);
+    await recordTargetOutcome(pool, bob.organizationId, "https://shutdown.example/", failure("ECONNREFUSED"), { tracked: false });
+    expect(await counted()).toEqual([{ consecutive_failures: 1 }]);
+  });
 });
