@@ -77,7 +77,7 @@ export async function startRuntime(config: Config, logger: Logger, role: Role): 
     boss.on("warning", (warning) => logger.warn({ warning }, "pg-boss warning"));
     await boss.start();
     closers.push(() => boss.stop({ graceful: false, close: true }));
-    await ensureDispatchQueue(boss, { heartbeatSeconds: config.jobHeartbeatSeconds });
+    await ensureDispatchQueue(boss, { heartbeatSeconds: config.jobHeartbeatSeconds, ownsHeartbeat: runsWorker });
 
     const apiKeys = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs });
     // Half the pool writes pushes at most; the other half stays free for reads and everything else.

@@ -54,7 +54,13 @@ export function bossDb(client: Queryable): Db {
   };
 }
 
-export async function ensureDispatchQueue(boss: PgBoss, options: { heartbeatSeconds: number }): Promise<void> {
+/**
+ * Creates the dispatch queue, or brings an existing one's settings up to date. `heartbeatSeconds` is applied by
+ * processes that run workers (`ownsHeartbeat`): jobs expire after the queue's heartbeat, and a worker touches its jobs
+ * every third of its own RUNLATER_JOB_HEARTBEAT_SECONDS, so a queue left at an older, shorter value (set by whichever
+ * process started first) recovered healthy attempts as lost and ran them again. All workers must share the setting.
+ */
+export async function ensureDispatchQueue(boss: PgBoss, options: { heartbeatSeconds: number; ownsHeartbeat: boolean }): Promise<void> {
   const queue = await boss.getQueue(DISPATCH_QUEUE);
   const settings = {
     // Attempts last at most 5 minutes (the largest timeoutMs); the heartbeat finds crashed workers sooner.
@@ -70,8 +76,14 @@ export async function ensureDispatchQueue(boss: PgBoss, options: { heartbeatSeco
   };
   if (!queue) {
     await boss.createQueue(DISPATCH_QUEUE, settings);
-  } else if (queue.retentionSeconds !== settings.retentionSeconds) {
-    await boss.updateQueue(DISPATCH_QUEUE, { retentionSeconds: settings.retentionSeconds });
+    return;
+  }
+  const heartbeatChanged = options.ownsHeartbeat && queue.heartbeatSeconds !== settings.heartbeatSeconds;
+  if (queue.retentionSeconds !== settings.retentionSeconds || heartbeatChanged) {
+    await boss.updateQueue(DISPATCH_QUEUE, {
+      retentionSeconds: settings.retentionSeconds,
+      ...(heartbeatChanged ? { heartbeatSeconds: settings.heartbeatSeconds } : {}),
+    });
   }
 }
 
