@@ -445,10 +445,13 @@ interface AttemptToSettle {
 }
 
 /**
- * The settle's first statement, one round trip for three steps: records the attempts' outcomes ($1-$8), locks their
- * tasks in id order (a concurrent cancel either sees these outcomes or prevents what follows), and finishes the tasks
- * whose runs ended ($9-$10: final verdicts of one-off tasks) unless the lock found them cancelled. Returns each locked
- * task and whether it was cancelled. In the plans PostgreSQL makes for it (the outcomes read whole by a hash or semi
+ * The settle's first statement, one round trip for three steps: records the attempts' outcomes ($1-$8) on those still
+ * RUNNING, locks their tasks in id order (a concurrent cancel either sees these outcomes or prevents what follows), and
+ * finishes the tasks whose runs ended ($9-$10: executions with the final verdicts of one-off tasks) unless the lock
+ * found them cancelled. Returns each recorded execution with its task and whether that was cancelled. An attempt no
+ * longer RUNNING was settled already — recovered as lost by another worker while its own worker, stalled past its
+ * heartbeat, still ran it — and its late outcome must not overwrite that record or finish a task whose retry is due.
+ * In the plans PostgreSQL makes for it (the outcomes read whole by a hash or semi
  * join, under the lock's sort), every outcome is written before the first task is locked: the order the settle always
  * took, attempts then tasks. Data-modifying CTEs have no guaranteed order, so a plan that interleaved them could at
  * worst deadlock with a claim, and withTransaction retries a deadlock. Updating rows a sibling CTE locked is the usual
@@ -460,26 +463,27 @@ const SETTLE_SQL = `WITH settled AS (
               response_body_truncated = s.response_body_truncated, error = s.error
        FROM unnest($1::uuid[], $2::execution_status[], $3::int[], $4::int[], $5::jsonb[], $6::text[], $7::boolean[], $8::text[])
          AS s(execution_id, status, duration_ms, response_status, response_headers, response_body, response_body_truncated, error)
-       WHERE e.id = s.execution_id
-       RETURNING e.task_id
+       WHERE e.id = s.execution_id AND e.status = 'RUNNING'
+       RETURNING e.id, e.task_id
      ),
      locked AS (
        SELECT id, status = 'CANCELLED' AS cancelled FROM tasks WHERE id IN (SELECT task_id FROM settled) ORDER BY id FOR UPDATE
      ),
      finished AS (
        UPDATE tasks t SET status = f.status, completed_at = now(), updated_at = now()
-       FROM unnest($9::uuid[], $10::task_status[]) AS f(finished_task_id, status)
-       JOIN locked l ON l.id = f.finished_task_id AND NOT l.cancelled
-       WHERE t.id = f.finished_task_id
+       FROM unnest($9::uuid[], $10::task_status[]) AS f(execution_id, status)
+       JOIN settled s ON s.id = f.execution_id
+       JOIN locked l ON l.id = s.task_id AND NOT l.cancelled
+       WHERE t.id = s.task_id
      )
-     SELECT id, cancelled FROM locked`;
+     SELECT s.id AS "executionId", l.id AS "taskId", l.cancelled FROM settled s JOIN locked l ON l.id = s.task_id`;
 
 async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: AttemptToSettle[]): Promise<void> {
   const responseOf = (outcome: DeliveryOutcome) => (outcome.kind === "response" ? outcome : null);
   // Runs that end here, if their tasks turn out not to be cancelled: a retry continues the run, a cron task waits for
   // its next slot (below).
   const ending = attempts.filter(({ claimed, verdict }) => verdict.kind !== "retry" && claimed.task.type !== "CRON");
-  const { rows } = await client.query<{ id: string; cancelled: boolean }>({
+  const { rows } = await client.query<{ executionId: string; taskId: string; cancelled: boolean }>({
     name: "runlater-settle",
     text: SETTLE_SQL,
     values: [
@@ -495,15 +499,19 @@ async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: Attemp
       attempts.map(({ outcome }) => responseOf(outcome)?.body.replaceAll("\u0000", "\uFFFD") ?? null),
       attempts.map(({ outcome }) => responseOf(outcome)?.bodyTruncated ?? false),
       attempts.map(({ verdict }) => (verdict.kind === "succeeded" ? null : verdict.reason)),
-      ending.map(({ claimed }) => claimed.task.id),
+      ending.map(({ claimed }) => claimed.executionId),
       ending.map(({ verdict }) => (verdict.kind === "succeeded" ? "SUCCEEDED" : "FAILED")),
     ],
   });
-  const cancelledTasks = new Set(rows.filter((row) => row.cancelled).map((row) => row.id));
+  const cancelledTasks = new Set(rows.filter((row) => row.cancelled).map((row) => row.taskId));
+  // Attempts settled already (see SETTLE_SQL) only have their jobs completed: no retry, callback or health change.
+  const recorded = new Set(rows.map((row) => row.executionId));
+  const jobIds = attempts.map(({ claimed }) => claimed.jobId);
+  const recordedAttempts = attempts.filter(({ claimed }) => recorded.has(claimed.executionId));
 
   const cronTasks: string[] = [];
   let queueSlotFreed = false;
-  for (const { claimed, verdict } of attempts) {
+  for (const { claimed, verdict } of recordedAttempts) {
     const cancelled = cancelledTasks.has(claimed.task.id);
     if (verdict.kind === "retry" && !cancelled) {
       await scheduleRetry(client, boss, claimed, verdict.delayMs);
@@ -524,7 +532,7 @@ async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: Attemp
   // Callbacks (callbackUrl, onFailureUrl) are CALLBACK tasks, written in this transaction with the outcome they report,
   // the task's new status included.
   const finishedRuns: FinishedRun[] = [];
-  for (const { claimed, verdict } of attempts) {
+  for (const { claimed, verdict } of recordedAttempts) {
     const cancelled = cancelledTasks.has(claimed.task.id);
     await scheduleCallbacks(client, { executionId: claimed.executionId, task: claimed.task, verdict, cancelled });
     if (verdict.kind !== "retry" && !cancelled) {
@@ -538,12 +546,7 @@ async function settleAttempts(client: PoolClient, boss: PgBoss, attempts: Attemp
   // A run that ended FAILED, or succeeded after one that did, changes the task's (or its endpoint's) health: alerts.
   await recordTasksHealth(client, boss, finishedRuns);
   if (queueSlotFreed) await requestAdmission(client);
-  await boss.complete(
-    DISPATCH_QUEUE,
-    attempts.map(({ claimed }) => claimed.jobId),
-    null,
-    { db: bossDb(client) },
-  );
+  await boss.complete(DISPATCH_QUEUE, jobIds, null, { db: bossDb(client) });
 }
 
 /** The next attempt of a run, due after the policy's delay. */

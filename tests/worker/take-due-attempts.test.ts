@@ -5,7 +5,7 @@
  * job behind, active or otherwise, so nothing waits for a heartbeat to expire.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { takeDueAttempts } from "../../server/services/attempts.js";
+import { recordAttemptOutcomes, takeDueAttempts } from "../../server/services/attempts.js";
 import { DISPATCH_QUEUE } from "../../server/services/dispatch-queue.js";
 import { ALICE_KEY, rest, useTestInstance } from "../helpers/runlater.js";
 
@@ -96,5 +96,41 @@ describe("takeDueAttempts", () => {
     expect(await retried.jobs).toHaveLength(1);
     expect([...(await retried.claims).values()]).toMatchObject([{ kind: "claimed" }]);
     expect(await attemptOf(pushed.body.id)).toMatchObject({ status: "RUNNING", admitted: true, jobState: "active" });
+  });
+
+  it("keeps a lost attempt's record when its stalled worker settles it late, and leaves the retry to run", async () => {
+    const pushed = await rest<{ id: string }>(runlater.instance, ALICE_KEY, "POST", "/tasks", { url: `${runlater.sink.url}/stalled` });
+    const first = take();
+    const [job] = await first.jobs;
+    const claim = (await first.claims).get(job?.id as string);
+    if (claim?.kind !== "claimed") throw new Error(`expected a claim, got ${JSON.stringify(claim)}`);
+
+    // The worker stalls past its heartbeat: pg-boss's supervisor puts the job back (as it does), another take finds
+    // the attempt RUNNING and records it lost, with a retry.
+    await services().pool.query("UPDATE pgboss.job SET state = 'retry', start_after = now() WHERE name = $1 AND id = $2", [
+      DISPATCH_QUEUE,
+      job?.id,
+    ]);
+    const recovery = take();
+    expect([...(await recovery.claims).values()]).toMatchObject([{ kind: "lost" }]);
+
+    // The stalled worker wakes up, its request having succeeded, and settles.
+    const [verdict] = await recordAttemptOutcomes(services().pool, services().boss, [
+      {
+        claimed: { ...claim.attempt, jobId: job?.id as string },
+        outcome: { kind: "response", status: 200, headers: {}, body: "ok", bodyTruncated: false, durationMs: 40_000 },
+      },
+    ]);
+    expect(verdict?.kind).toBe("succeeded");
+    const { rows } = await services().pool.query<{ attempt: number; status: string; error: string | null }>(
+      "SELECT attempt, status, error FROM executions WHERE task_id = $1 ORDER BY attempt",
+      [pushed.body.id],
+    );
+    expect(rows).toMatchObject([
+      { attempt: 1, status: "FAILED", error: expect.stringMatching(/attempt lost/) },
+      { attempt: 2, status: "PENDING" },
+    ]);
+    const task = await rest<{ status: string }>(runlater.instance, ALICE_KEY, "GET", `/tasks/${pushed.body.id}`);
+    expect(task.body.status).toBe("SCHEDULED");
   });
 });
