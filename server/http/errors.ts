@@ -46,6 +46,13 @@ function fieldOfRequestError(chain: GraphQLError[]): string | undefined {
   return undefined;
 }
 
+/** Which of `after` and `before` the field the error is located at was given (`after` when it cannot tell). */
+function cursorArgument(error: GraphQLError | null): "after" | "before" {
+  const field = error?.nodes?.find((node) => node.kind === Kind.FIELD);
+  const names = field?.kind === Kind.FIELD ? (field.arguments ?? []).map((argument) => argument.name.value) : [];
+  return names.includes("before") && !names.includes("after") ? "before" : "after";
+}
+
 export function createMaskError(logger: Logger) {
   return function maskError(error: unknown, message: string): Error {
     const chain = errorChain(error);
@@ -65,6 +72,14 @@ export function createMaskError(logger: Logger) {
             ? { http: { status: 429, headers: { "retry-after": String(cause.retryAfterSeconds ?? 60) } } }
             : {}),
         },
+      });
+    }
+    // A connection's `after` or `before` that is not one of its cursors: Pothos refuses it while decoding.
+    if (cause instanceof Error && cause.name === "PothosValidationError" && /cursor/i.test(cause.message)) {
+      const field = cursorArgument(outer);
+      return new GraphQLError(`${field} must be a cursor from this list's pageInfo or edges`, {
+        ...location,
+        extensions: { code: "VALIDATION_FAILED", field },
       });
     }
     // GraphQL's own errors (syntax, validation, variable coercion) describe the request, not a fault.

@@ -12,6 +12,7 @@ import {
   updateAlertChannel,
 } from "../services/alert-channels.js";
 import { testAlertChannel } from "../services/alerts.js";
+import { uuidFilter } from "../services/tasks.js";
 import { builder, type GraphQLContext } from "./builder.js";
 
 export const ResourceTypeEnum = builder.enumType("ResourceType", {
@@ -146,8 +147,8 @@ builder.queryFields((t) => ({
         ...query,
         where: {
           organizationId: context.principal.organizationId,
-          channelId: args.channelId ? String(args.channelId) : undefined,
-          resourceId: args.resourceId ? String(args.resourceId) : undefined,
+          channelId: args.channelId ? uuidFilter(String(args.channelId), "channelId") : undefined,
+          resourceId: args.resourceId ? uuidFilter(String(args.resourceId), "resourceId") : undefined,
         },
         orderBy: { id: "desc" },
       }),

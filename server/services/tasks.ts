@@ -10,7 +10,7 @@ import type { PgBoss } from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import type { Pool, PoolClient, Queryable } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
-import { DomainError, notFound } from "../errors.js";
+import { DomainError, notFound, validationError } from "../errors.js";
 import type { Task } from "../generated/prisma/client.js";
 import { insertCronTask, triggerCronTask, withdrawPreparedRun } from "./cron-tasks.js";
 import { attemptJobId, bossDb, DISPATCH_CHANNEL, DISPATCH_QUEUE, notifyDue } from "./dispatch-queue.js";
@@ -448,6 +448,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function asUuid(id: string, what = "task"): string {
   if (!UUID.test(id)) throw notFound(what, id);
+  return id.toLowerCase();
+}
+
+/** An id given to narrow a list: malformed, it is bad input (422 naming `field`), not an id of nothing. */
+export function uuidFilter(id: string, field: string): string {
+  if (!UUID.test(id)) throw validationError(field, `${field} must be an id (a UUID), got ${JSON.stringify(id.slice(0, 80))}`);
   return id.toLowerCase();
 }
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ALICE_KEY, createPersonas, graphql, type Persona, useTestInstance } from "../helpers/runlater.js";
+import { ALICE_KEY, createPersonas, graphql, type Persona, rest, useTestInstance } from "../helpers/runlater.js";
 
 // No worker: the tasks stay SCHEDULED, so the lists below are stable.
 const runlater = useTestInstance({ role: "server" });
@@ -46,5 +46,25 @@ describe("tasks list search and totalCount", () => {
     expect(alice.data?.tasks).toEqual({ totalCount: 0, edges: [] });
     const bobs = await graphql<TaskList>(runlater.instance, bob.apiKey, LIST, { filter: { search: "digest" } });
     expect(bobs.data?.tasks.totalCount).toBe(1);
+  });
+
+  it("refuses a malformed cursor or id filter with 422 naming the argument, over GraphQL and REST", async () => {
+    for (const [query, field] of [
+      ['{ tasks(after: "garbage") { edges { node { id } } } }', "after"],
+      ['{ tasks(last: 5, before: "zz") { edges { node { id } } } }', "before"],
+      ['{ notifications(resourceId: "1") { edges { node { id } } } }', "resourceId"],
+      ['{ notifications(channelId: "not-an-id") { edges { node { id } } } }', "channelId"],
+    ] as const) {
+      const answer = await graphql(runlater.instance, ALICE_KEY, query);
+      expect(answer.errors?.[0]?.extensions, query).toMatchObject({ code: "VALIDATION_FAILED", field });
+    }
+    for (const [path, field] of [
+      ["/tasks?after=garbage", "after"],
+      ["/notifications?channelId=1", "channelId"],
+    ] as const) {
+      const answer = await rest<{ error: { code: string; field: string } }>(runlater.instance, ALICE_KEY, "GET", path);
+      expect(answer.status, path).toBe(422);
+      expect(answer.body.error).toMatchObject({ code: "VALIDATION_FAILED", field });
+    }
   });
 });
