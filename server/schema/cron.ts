@@ -5,6 +5,7 @@
 import { validationError } from "../errors.js";
 import { cronLimits, nextCronOccurrences, validateCronSchedule } from "../services/cron-schedule.js";
 import { pauseTask, resumeTask, upcomingSlot, updateTaskSchedule } from "../services/cron-tasks.js";
+import { parseIsoDateTime } from "../services/task-input.js";
 import { builder } from "./builder.js";
 
 export const CatchUpPolicyEnum = builder.enumType("CatchUpPolicy", {
@@ -83,8 +84,8 @@ builder.queryFields((t) => ({
       if (!Number.isInteger(count) || count < cronLimits.nextRuns.min || count > cronLimits.nextRuns.max) {
         throw validationError("count", `count must be between ${cronLimits.nextRuns.min} and ${cronLimits.nextRuns.max}`);
       }
-      const after = args.after == null ? new Date() : new Date(args.after);
-      if (Number.isNaN(after.getTime())) throw validationError("after", 'after must be an ISO 8601 date-time, like "2026-12-01T09:00:00Z"');
+      const after = args.after == null ? new Date() : parseIsoDateTime(args.after);
+      if (!after) throw validationError("after", 'after must be an ISO 8601 date-time with a time zone, like "2026-12-01T09:00:00Z"');
       return nextCronOccurrences(schedule.cron, schedule.timezone, after, count);
     },
   }),

@@ -19,7 +19,7 @@ import type { Pool, PoolClient } from "../db/pool.js";
 import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound, validationError } from "../errors.js";
 import { type AttemptToEnqueue, enqueueAttempts } from "./dispatch-queue.js";
-import type { TaskSpec } from "./task-input.js";
+import { parseIsoDateTime, type TaskSpec } from "./task-input.js";
 import { asUuid, insertTasks, TASK_COLUMNS, type TaskRow } from "./tasks.js";
 
 export const MAX_RETRY_IDS = 1000;
@@ -53,8 +53,8 @@ export function failedTasksWhere(organizationId: string, filter: FailedTasksFilt
 
 function parseTimeBound(field: string, value: string | Date | null | undefined): Date | null {
   if (value === null || value === undefined) return null;
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) throw validationError(field, `${field} must be an ISO 8601 date-time like "2026-12-01T09:00:00Z"`);
+  const date = parseIsoDateTime(value);
+  if (!date) throw validationError(field, `${field} must be an ISO 8601 date-time like "2026-12-01T09:00:00Z"`);
   return date;
 }
 

@@ -81,6 +81,21 @@ const DURATION = /^(\d+)\s*(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 // RFC 3339 / ISO 8601 date-time with an explicit offset: a time without a zone is ambiguous.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+// Its date part, checked against the calendar (month lengths, leap years): V8 rolls "2027-02-29" over to 1 March.
+const CALENDAR_DATE = z.iso.date();
+
+/**
+ * An ISO 8601 date-time with a time zone, strictly: a date that does not exist ("2026-09-31…") is refused, not moved
+ * to the next month. Null when `value` is not one.
+ */
+export function parseIsoDateTime(value: unknown): Date | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
+  if (typeof value !== "string") return null;
+  const text = value.trim();
+  if (!ISO_DATE_TIME.test(text) || !CALENDAR_DATE.safeParse(text.slice(0, 10)).success) return null;
+  const parsed = new Date(text);
+  return Number.isNaN(parsed.getTime()) ? null : parsed;
+}
 
 /** Parses "30s", "5m", "2h", "1d", "250ms" or a number of seconds into milliseconds. */
 export function parseDelay(value: unknown): number {
@@ -297,8 +312,8 @@ function parseRunAt(delay: unknown, runAt: unknown, now: Date): Date {
     if (delayMs > limits.maxDelayMs) throw validationError("delay", "delay must be at most 365 days");
     due = new Date(now.getTime() + delayMs);
   } else if (runAt !== undefined) {
-    const parsed = typeof runAt === "string" && ISO_DATE_TIME.test(runAt.trim()) ? new Date(runAt.trim()) : null;
-    if (!parsed || Number.isNaN(parsed.getTime())) {
+    const parsed = typeof runAt === "string" ? parseIsoDateTime(runAt) : null;
+    if (!parsed) {
       throw validationError("runAt", 'runAt must be an ISO 8601 date-time with a time zone, like "2026-12-01T09:00:00Z"');
     }
     if (parsed.getTime() - now.getTime() > limits.maxDelayMs) throw validationError("runAt", "runAt must be at most 365 days from now");

@@ -44,6 +44,9 @@ const cases: Array<[string, Record<string, unknown>, number, string, string]> = 
   ["delay over 365 days", { url, delay: "366d" }, 422, "VALIDATION_FAILED", "delay"],
   ["runAt not ISO", { url, runAt: "tomorrow" }, 422, "VALIDATION_FAILED", "runAt"],
   ["runAt without zone", { url, runAt: "2030-01-01T10:00:00" }, 422, "VALIDATION_FAILED", "runAt"],
+  // Days that do not exist (in the past, so nothing but the calendar refuses them): not moved into the next month.
+  ["runAt on 31 September", { url, runAt: "2026-09-31T09:00:00Z" }, 422, "VALIDATION_FAILED", "runAt"],
+  ["runAt on 29 February of a common year", { url, runAt: "2025-02-29T09:00:00+01:00" }, 422, "VALIDATION_FAILED", "runAt"],
   ["runAt over 365 days", { url, runAt: new Date(Date.now() + 400 * 86_400_000).toISOString() }, 422, "VALIDATION_FAILED", "runAt"],
   ["delay and runAt", { url, delay: "5m", runAt: new Date().toISOString() }, 422, "VALIDATION_FAILED", "runAt"],
   ["retries above 20", { url, retries: 21 }, 422, "VALIDATION_FAILED", "retries"],
