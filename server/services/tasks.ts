@@ -458,14 +458,16 @@ export function uuidFilter(id: string, field: string): string {
 }
 
 /**
- * Cancels every SCHEDULED task of a queue at once (the queue's backlog);
- * tasks with an attempt in flight are left to finish. Returns the count.
+ * Cancels every task of a queue that has not started (the queue's backlog);
+ * tasks with an attempt in flight, or waiting for a retry, are left to
+ * finish. Returns the count.
  */
 export async function cancelQueuedTasks(deps: TaskDependencies, organizationId: string, queue: string): Promise<number> {
   return withTransaction(deps.pool, async (client) => {
     const { rows: tasks } = await client.query<{ id: string }>(
+      // attempts = 0: a task between retries is SCHEDULED again, but it has started; it keeps its place.
       `UPDATE tasks SET status = 'CANCELLED', completed_at = now(), updated_at = now()
-       WHERE organization_id = $1 AND queue = $2 AND status = 'SCHEDULED' RETURNING id`,
+       WHERE organization_id = $1 AND queue = $2 AND status = 'SCHEDULED' AND attempts = 0 RETURNING id`,
       [organizationId, queue],
     );
     if (tasks.length === 0) return 0;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ALICE_KEY, createPersonas, eventually, graphql, rest, useTestInstance } from "../helpers/runlater.js";
-import type { ReceivedRequest } from "../helpers/sink.js";
+import { type ReceivedRequest, startSink } from "../helpers/sink.js";
 
 /** Each request holds the endpoint for `holdMs`; paths ending in /fail-once fail their first attempt. */
 const holdMs = 300;
@@ -132,6 +132,37 @@ describe("queues", () => {
     await rest(runlater.instance, ALICE_KEY, "POST", "/queues/drained/resume");
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(requestsUnder("/drained/")).toHaveLength(0);
+  });
+
+  it("leaves a task waiting for its retry out of the backlog it cancels", async () => {
+    const flaky = await startSink((request) =>
+      request.headers["runlater-attempt"] === "1" ? { status: 503, headers: { "retry-after": "3" } } : { status: 200 },
+    );
+    try {
+      await configure("retrying", { concurrency: 1 });
+      const started = await push({ url: `${flaky.url}/started`, queue: "retrying", retries: 2 });
+      await flaky.waitForRequests(1);
+      await eventually(async () => {
+        const { body } = await rest<{ status: string; attempts: number }>(runlater.instance, ALICE_KEY, "GET", `/tasks/${started}`);
+        return body.status === "SCHEDULED" && body.attempts === 1;
+      });
+      const waiting = await push({ url: `${flaky.url}/waiting`, queue: "retrying" });
+
+      const cancelled = await rest<number>(runlater.instance, ALICE_KEY, "DELETE", "/tasks?queue=retrying");
+      expect(cancelled.body).toBe(1);
+      expect((await rest(runlater.instance, ALICE_KEY, "GET", `/tasks/${waiting}`)).body.status).toBe("CANCELLED");
+      const retried = await eventually(
+        async () => {
+          const { body } = await rest<{ status: string }>(runlater.instance, ALICE_KEY, "GET", `/tasks/${started}`);
+          return body.status === "SUCCEEDED" ? body : undefined;
+        },
+        10_000,
+        100,
+      );
+      expect(retried.status).toBe("SUCCEEDED");
+    } finally {
+      await flaky.close();
+    }
   });
 
   it("lists queues with their depth, and validates settings", async () => {
