@@ -10,7 +10,7 @@ import { withTransaction } from "../db/pool.js";
 import { DomainError, notFound } from "../errors.js";
 import { attemptJobId, notifyDue } from "./dispatch-queue.js";
 import { replacePendingRequest } from "./push-policies.js";
-import type { BodyEncoding } from "./task-input.js";
+import { type BodyEncoding, contentHash } from "./task-input.js";
 import { asUuid, getTask, type TaskDependencies, type TaskRow, validatePush } from "./tasks.js";
 
 /** What an edit may change; omitted (or null) fields keep their value. */
@@ -79,12 +79,13 @@ export async function editPendingTask(
     }
 
     const retimed = (edit.delay ?? null) !== null || (edit.runAt ?? null) !== null;
+    const body = editedBody(edit, task);
     const spec = validatePush(
       {
         url: edit.url ?? task.url,
         method: edit.method ?? task.method,
         headers: edit.headers ?? task.headers,
-        ...editedBody(edit, task),
+        ...body,
         name: edit.name ?? task.name ?? undefined,
         retries: edit.retries ?? task.retries,
         timeoutMs: edit.timeoutMs ?? task.timeoutMs,
@@ -103,6 +104,12 @@ export async function editPendingTask(
       spec,
     );
     if (!replaced) throw new DomainError("CONFLICT", "the task is starting; it can no longer be edited", { field: "id" });
+    // A task pushed with `dedupe` is found again by the hash of what it sends: after an edit, that is the new request
+    // (a push of the old one must create a task that sends it; a push of the new one finds this task).
+    await client.query("UPDATE tasks SET dedupe_hash = $2 WHERE id = $1 AND dedupe_hash IS NOT NULL", [
+      id,
+      contentHash(spec.method, spec.url, body.body, body.bodyBase64),
+    ]);
     if (retimed) await notifyDue(client, spec.runAt);
     return getTask(client, organizationId, id);
   });

@@ -46,6 +46,19 @@ describe("dedupe", () => {
     expect(ids.size).toBe(5);
   });
 
+  it("matches an edited task by what it now sends, not by what it was pushed with", async () => {
+    const first = await push({ url, body: { order: 42 }, dedupe: true });
+    const edited = await rest<Task>(runlater.instance, ALICE_KEY, "PATCH", `/tasks/${first.body.id}`, { body: { order: 43 } });
+    expect(edited.body.body).toBe('{"order":43}');
+    // The old request is no longer sent by anything: a push of it creates a task.
+    const old = await push({ url, body: { order: 42 }, dedupe: true });
+    expect(old.status).toBe(201);
+    expect(old.body.id).not.toBe(first.body.id);
+    // The new one is the edited task's.
+    const same = await push({ url, body: { order: 43 }, dedupe: true });
+    expect(same.body.id).toBe(first.body.id);
+  });
+
   it("ignores pushes without dedupe, and creates a new task once the window has passed", async () => {
     const plain = await push({ url, body: { order: 4 } });
     const first = await push({ url, body: { order: 4 }, dedupe: true, dedupeWindow: "5m" });
