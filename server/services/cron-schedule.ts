@@ -5,7 +5,8 @@
  *
  * Expressions are the standard 5 fields (minute hour day-of-month month
  * day-of-week), evaluated by `croner` in the task's time zone; day-of-month and
- * day-of-week combine with OR, as in Vixie cron.
+ * day-of-week combine as in Vixie cron (OR when both are restricted, AND when
+ * either starts with `*`).
  *
  * Daylight-saving time behaves as a person expects (Vixie cron's rules):
  *  - A fixed-time job (no `*` or step in the minute and hour fields, e.g.
@@ -42,6 +43,16 @@ const CRON_OPTIONS = {
   fixedTimeRule: "no-wildcard",
 } as const;
 
+/**
+ * croner's options for `expression`. Day-of-month and day-of-week combine as in Vixie cron: with OR when both are
+ * restricted, with AND when either starts with `*` — `*\/2` included, which croner alone would OR (`0 0 *\/2 * 1`:
+ * Mondays that fall on odd days, not every odd day and every Monday).
+ */
+function cronOptions(expression: string) {
+  const [, , dayOfMonth = "*", , dayOfWeek = "*"] = expression.split(" ");
+  return { ...CRON_OPTIONS, domAndDow: dayOfMonth.startsWith("*") || dayOfWeek.startsWith("*") };
+}
+
 /** A validated schedule: the expression as given (trimmed) and the canonical zone name. */
 export interface CronSchedule {
   cron: string;
@@ -68,7 +79,7 @@ export function validateCronExpression(cron: unknown, field = "cron"): string {
   }
   let pattern: Cron;
   try {
-    pattern = new Cron(expression, { ...CRON_OPTIONS, timezone: "UTC" });
+    pattern = new Cron(expression, { ...cronOptions(expression), timezone: "UTC" });
   } catch (error) {
     const reason = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, "") : String(error);
     throw validationError(field, `cron "${expression}" is not a valid cron expression: ${reason}`);
@@ -104,7 +115,7 @@ function pattern(cron: string, timezone: string): Cron {
   const key = `${timezone}\u0000${cron}`;
   let cached = patternCache.get(key);
   if (!cached) {
-    cached = new Cron(cron, { ...CRON_OPTIONS, timezone });
+    cached = new Cron(cron, { ...cronOptions(cron), timezone });
     if (patternCache.size >= PATTERN_CACHE_SIZE) patternCache.delete(patternCache.keys().next().value as string);
     patternCache.set(key, cached);
   }

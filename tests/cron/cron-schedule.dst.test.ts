@@ -25,6 +25,18 @@ describe("nextCronOccurrences", () => {
     ]);
   });
 
+  it("combines day-of-month and day-of-week as Vixie cron does: OR when both are restricted, AND after a `*`", () => {
+    const from = new Date("2026-06-01T12:00:00Z"); // a Monday
+    const days = (cron: string, count = 6) => iso(nextCronOccurrences(cron, "UTC", from, count)).map((date) => date.slice(0, 10));
+    // Both restricted: the 1st or 15th, or any Monday.
+    expect(days("0 0 1,15 * 1", 4)).toEqual(["2026-06-08", "2026-06-15", "2026-06-22", "2026-06-29"]);
+    // A step on `*` is a `*` field to Vixie cron: Mondays that fall on odd days only.
+    expect(days("0 0 */2 * 1", 3)).toEqual(["2026-06-15", "2026-06-29", "2026-07-13"]);
+    // The first week's Sundays, Wednesdays and Saturdays (0, 3, 6).
+    expect(days("0 0 1-7 * */3", 3)).toEqual(["2026-06-03", "2026-06-06", "2026-06-07"]);
+    expect(days("0 0 * * 1", 2)).toEqual(["2026-06-08", "2026-06-15"]);
+  });
+
   it("evaluates the expression in the task's time zone", () => {
     expect(iso(nextCronOccurrences("0 9 * * 1-5", "Europe/Berlin", new Date("2026-05-01T12:00:00Z"), 2))).toEqual([
       "2026-05-04T07:00:00.000Z", // Monday 09:00 CEST
