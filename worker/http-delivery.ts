@@ -60,6 +60,7 @@ export interface HttpDeliverer {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const SHUTDOWN_MESSAGE = "aborted: worker shutting down";
 /**
  * Requests to one origin beyond this many wait for a free keep-alive socket.
  * At 8, a worker running 100 attempts against one fast endpoint spent most of
@@ -108,12 +109,59 @@ function describeError(error: unknown): { message: string; code?: string } {
   return { message: message || error.name, ...(typeof code === "string" ? { code } : {}) };
 }
 
+/**
+ * At most `limit` requests at once per origin; the others wait their turn in order. The deliverer takes a place here
+ * before it starts an attempt's timeout: waiting behind another organisation's slow requests to the same host is not
+ * the host being slow, and must not time the attempt out, use up a retry or count towards its circuit breaker.
+ * Undici's own per-origin limit (the same number) then never queues anything.
+ */
+class OriginPlaces {
+  private readonly origins = new Map<string, { active: number; waiting: Array<() => void> }>();
+
+  constructor(private readonly limit: number) {}
+
+  /** Resolves with a release function once the origin has a free place; rejects if `signal` aborts first. */
+  take(origin: string, signal?: AbortSignal): Promise<() => void> {
+    let state = this.origins.get(origin);
+    if (!state) {
+      state = { active: 0, waiting: [] };
+      this.origins.set(origin, state);
+    }
+    const held = state;
+    const release = () => {
+      const next = held.waiting.shift();
+      if (next) return next();
+      held.active -= 1;
+      if (held.active === 0) this.origins.delete(origin);
+    };
+    if (held.active < this.limit) {
+      held.active += 1;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const granted = () => {
+        signal?.removeEventListener("abort", aborted);
+        resolve(release);
+      };
+      const aborted = () => {
+        held.waiting.splice(held.waiting.indexOf(granted), 1);
+        reject(signal?.reason);
+      };
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener("abort", aborted, { once: true });
+      held.waiting.push(granted);
+    });
+  }
+}
+
 export function createHttpDeliverer(options: HttpDelivererOptions): HttpDeliverer {
   const maxResponseBodyBytes = options.maxResponseBodyBytes ?? 64 * 1024;
   const userAgent = options.userAgent ?? "Runlater";
+  const connectionsPerOrigin = options.connections ?? DEFAULT_CONNECTIONS_PER_HOST;
+  const places = new OriginPlaces(connectionsPerOrigin);
   const agent = new Agent({
     connect: createGuardedConnector(options.allowPrivateTargets),
-    connections: options.connections ?? DEFAULT_CONNECTIONS_PER_HOST,
+    connections: connectionsPerOrigin,
     // One request at a time per socket: pipelining lets one slow response delay others.
     pipelining: 1,
     // Idle sockets live 4 s, under Node's default 5 s server keep-alive so we do
@@ -124,10 +172,32 @@ export function createHttpDeliverer(options: HttpDelivererOptions): HttpDelivere
   });
 
   async function deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
+    let origin: string;
+    try {
+      origin = new URL(request.url).origin;
+    } catch (error) {
+      const { message, code } = describeError(error);
+      return { kind: "network-error", durationMs: 0, error: message, ...(code ? { code } : {}) };
+    }
+    let release: () => void;
+    try {
+      release = await places.take(origin, signal);
+    } catch {
+      return { kind: "network-error", durationMs: 0, error: SHUTDOWN_MESSAGE, code: "ABORTED" };
+    }
+    try {
+      return await send(request, signal);
+    } finally {
+      release();
+    }
+  }
+
+  /** Sends the request on a connection of its origin's (the caller holds a place), within its timeout. */
+  async function send(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
     const startedAt = performance.now();
     const elapsed = () => Math.round(performance.now() - startedAt);
     const timedOut = new Error(`timed out after ${request.timeoutMs} ms`);
-    const shuttingDown = new Error("aborted: worker shutting down");
+    const shuttingDown = new Error(SHUTDOWN_MESSAGE);
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(timedOut), request.timeoutMs);

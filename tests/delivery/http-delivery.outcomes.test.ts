@@ -245,6 +245,44 @@ describe("failures are outcomes", () => {
   });
 });
 
+describe("connections per origin", () => {
+  it("start an attempt's timeout when it gets its connection, not while it waits behind others to the same host", async () => {
+    const sink = await startSink((incoming, response) => {
+      setTimeout(() => response.end("ok"), incoming.url === "/slow" ? 1_500 : 10);
+    });
+    const single = createHttpDeliverer({ allowPrivateTargets: true, connections: 1 });
+    try {
+      const [slow, queued] = await Promise.all([
+        single.deliver(request(`${sink.url}/slow`, { timeoutMs: 5_000 })),
+        // Waits ~1.5 s for the only connection, then answers in 10 ms: within its own 1 s.
+        single.deliver(request(`${sink.url}/queued`, { timeoutMs: 1_000 })),
+      ]);
+      expect(slow).toMatchObject({ kind: "response", status: 200 });
+      expect(queued).toMatchObject({ kind: "response", status: 200 });
+      expect(queued.durationMs).toBeLessThan(1_000);
+      expect(sink.received.map((received) => received.url)).toEqual(["/slow", "/queued"]);
+    } finally {
+      await single.close();
+    }
+  });
+
+  it("give up waiting for a connection when the worker shuts down", async () => {
+    const sink = await startSink(() => {});
+    const single = createHttpDeliverer({ allowPrivateTargets: true, connections: 1 });
+    const shutdown = new AbortController();
+    try {
+      const hanging = single.deliver(request(`${sink.url}/hangs`, { timeoutMs: 5_000 }), shutdown.signal);
+      const waiting = single.deliver(request(`${sink.url}/waits`, { timeoutMs: 5_000 }), shutdown.signal);
+      setTimeout(() => shutdown.abort(), 200);
+      expect(await waiting).toMatchObject({ kind: "network-error", code: "ABORTED" });
+      expect(await hanging).toMatchObject({ kind: "network-error", code: "ABORTED" });
+      expect(sink.received.map((received) => received.url)).toEqual(["/hangs"]);
+    } finally {
+      await single.close();
+    }
+  });
+});
+
 describe("target policy at connect time (allowPrivateTargets=false)", () => {
   let guarded: HttpDeliverer;
 
