@@ -86,7 +86,8 @@ function mergeMonitorInput(current: ScheduleColumns, input: MonitorInput): Sched
     if (input.timezone) throw validationError("timezone", "timezone applies to cron schedules only");
   } else if (hasCron) {
     next.cron = validateCronExpression(input.cron);
-    next.timezone = validateTimeZone(input.timezone ?? "UTC");
+    // A new expression alone keeps the zone it was given for (a cron schedule's, before).
+    next.timezone = validateTimeZone(input.timezone ?? current.timezone ?? "UTC");
     next.intervalSeconds = null;
   } else if (input.timezone !== undefined && input.timezone !== null) {
     if (next.cron === null) throw validationError("timezone", "timezone applies to cron schedules only");
@@ -265,8 +266,12 @@ export async function recordPing(
     const { rows } = await client.query<MonitorRow>(`SELECT ${MONITOR_COLUMNS} FROM monitors WHERE token = $1 FOR UPDATE`, [token]);
     const monitor = rows[0];
     if (!monitor) return null;
-    const running = monitor.lastStartAt !== null && (monitor.lastPingAt === null || monitor.lastStartAt > monitor.lastPingAt);
-    const durationMs = ping.kind !== "START" && running ? now.getTime() - (monitor.lastStartAt as Date).getTime() : null;
+    // A ping to a paused monitor resumes it afresh, as resuming does: its pings from before the pause say nothing of
+    // when the next one is due (kept, their deadline has long passed: a false DOWN, then a recovery).
+    const forgotten = monitor.paused ? { lastPingAt: null, lastPingKind: null, lastStartAt: null } : {};
+    const known = { ...monitor, ...forgotten };
+    const running = known.lastStartAt !== null && (known.lastPingAt === null || known.lastStartAt > known.lastPingAt);
+    const durationMs = ping.kind !== "START" && running ? now.getTime() - (known.lastStartAt as Date).getTime() : null;
     await client.query(
       `INSERT INTO monitor_pings (id, monitor_id, kind, exit_code, duration_ms, body, method, source_ip, user_agent, received_at)
        VALUES ($10, $1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -274,8 +279,8 @@ export async function recordPing(
     );
     const changes: Partial<MonitorRow> =
       ping.kind === "START"
-        ? { paused: false, lastStartAt: now }
-        : { paused: false, lastPingAt: now, lastPingKind: ping.kind, lastDurationMs: durationMs ?? monitor.lastDurationMs };
+        ? { ...forgotten, paused: false, lastStartAt: now }
+        : { ...forgotten, paused: false, lastPingAt: now, lastPingKind: ping.kind, lastDurationMs: durationMs ?? monitor.lastDurationMs };
     const reason =
       ping.kind === "FAIL"
         ? ping.exitCode === null

@@ -174,6 +174,36 @@ describe("the checker", () => {
   });
 });
 
+describe("resuming", () => {
+  it("a /start ping to a paused monitor resumes it afresh: no DOWN from the pings before the pause", async () => {
+    for (const last of ["", "/fail"]) {
+      const monitor = await createMonitor(alice, { name: `paused ${last || "up"}`, intervalSeconds: 1, graceSeconds: 0 });
+      await ping(monitor.token, last);
+      await rest(context.instance, alice.apiKey, "POST", `/monitors/${monitor.id}/pause`);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await ping(monitor.token, "/start")).status).toBe(200);
+      const started = await getMonitor(alice, monitor.id);
+      expect(started.status).toBe("NEW");
+      expect(started.running).toBe(true);
+      await ping(monitor.token);
+      const finished = await getMonitor(alice, monitor.id);
+      expect(finished.status).toBe("UP");
+      // Timed from this run's start, not from one before the pause.
+      expect(finished.lastDurationMs).toBeLessThan(1000);
+      // The only DOWN is the failure ping's own, before the pause.
+      expect((await statusChanges(monitor.id)).filter((state) => state === "DOWN")).toHaveLength(last ? 1 : 0);
+    }
+  });
+
+  it("keeps a cron monitor's time zone when only its expression changes", async () => {
+    const monitor = await createMonitor(alice, { name: "nightly", cron: "30 2 * * *", timezone: "Europe/Berlin" });
+    const updated = await rest<{ cron: string; timezone: string }>(context.instance, alice.apiKey, "PATCH", `/monitors/${monitor.id}`, {
+      cron: "0 3 * * *",
+    });
+    expect(updated.body).toMatchObject({ cron: "0 3 * * *", timezone: "Europe/Berlin" });
+  });
+});
+
 describe("validation and isolation", () => {
   it("names the field at fault", async () => {
     const cases: Array<[Record<string, unknown>, string]> = [
