@@ -17,6 +17,7 @@ import type { MonitorPingKind } from "../services/monitor-status.js";
 import { monitorLimits, PING_PATH_PREFIX, recordPing } from "../services/monitors.js";
 import { BADGE_PATH_PREFIX, loadBadge, loadPublicStatusPage, STATUS_PATH_PREFIX } from "../services/status-pages.js";
 import { statusBadge, uptimeBadge } from "./badge-svg.js";
+import { clientAddressOf } from "./client-address.js";
 import { errorBody, jsonResponse } from "./errors.js";
 import { renderStatusPage } from "./status-page-html.js";
 
@@ -56,15 +57,6 @@ export async function readLimitedBody(request: http.IncomingMessage, limit: numb
   return Buffer.concat(chunks);
 }
 
-/** The client's address: the socket's, or the first X-Forwarded-For hop behind a trusted proxy. */
-export function clientAddress(services: Services, request: http.IncomingMessage): string {
-  const forwarded = request.headers["x-forwarded-for"];
-  if (services.config.trustProxy && typeof forwarded === "string" && forwarded.trim()) {
-    return (forwarded.split(",")[0] as string).trim();
-  }
-  return request.socket.remoteAddress ?? "";
-}
-
 async function receiveInbound(services: Services, request: http.IncomingMessage, url: URL): Promise<Response> {
   const rest = url.pathname.slice(INBOUND_PATH_PREFIX.length);
   const slash = rest.indexOf("/");
@@ -84,7 +76,7 @@ async function receiveInbound(services: Services, request: http.IncomingMessage,
     query: url.search.replace(/^\?/, ""),
     headers: request.headers,
     body,
-    sourceIp: clientAddress(services, request),
+    sourceIp: clientAddressOf(request, services.config.trustProxy),
   });
   switch (outcome.kind) {
     case "unknown-endpoint":
@@ -135,7 +127,7 @@ async function receivePing(services: Services, request: http.IncomingMessage, ur
     ...kind,
     body: text === null ? null : text.replaceAll("\u0000", "\uFFFD"),
     method: request.method ?? "GET",
-    sourceIp: clientAddress(services, request),
+    sourceIp: clientAddressOf(request, services.config.trustProxy),
     userAgent: request.headers["user-agent"] ?? null,
   });
   return monitor ? textResponse(200, "OK") : textResponse(404, "not found: no monitor with this token");

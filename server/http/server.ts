@@ -9,6 +9,7 @@ import { DomainError } from "../errors.js";
 import type { LiveEventHub } from "../realtime/live-event-hub.js";
 import type { Services } from "../runtime.js";
 import { authenticate } from "./authenticate.js";
+import { clientAddressOf } from "./client-address.js";
 import { createDashboardHandler } from "./dashboard.js";
 import { errorBody, jsonResponse } from "./errors.js";
 import { publicRouteFor } from "./public-routes.js";
@@ -175,19 +176,6 @@ function isPublicApiPage(request: Request, url: URL): boolean {
   if (request.method !== "GET") return false;
   if (url.pathname === OPENAPI_PATH || url.pathname.startsWith(SWAGGER_UI_PATH)) return true;
   return url.pathname === GRAPHQL_PATH && (request.headers.get("accept") ?? "").includes("text/html");
-}
-
-/**
- * The client's address, for login throttling. Behind a trusted reverse proxy it
- * is the last X-Forwarded-For entry: the one the proxy itself appended.
- */
-function clientAddressOf(request: http.IncomingMessage, trustProxy: boolean): string {
-  const forwarded = request.headers["x-forwarded-for"];
-  if (trustProxy && forwarded) {
-    const last = (Array.isArray(forwarded) ? forwarded.join(",") : forwarded).split(",").pop()?.trim();
-    if (last) return last;
-  }
-  return request.socket.remoteAddress ?? "unknown";
 }
 
 function withCookies(answer: Response, cookies: string[]): Response {
