@@ -74,13 +74,18 @@ export function createMaskError(logger: Logger) {
         },
       });
     }
-    // A connection's `after` or `before` that is not one of its cursors: Pothos refuses it while decoding.
-    if (cause instanceof Error && cause.name === "PothosValidationError" && /cursor/i.test(cause.message)) {
-      const field = cursorArgument(outer);
-      return new GraphQLError(`${field} must be a cursor from this list's pageInfo or edges`, {
-        ...location,
-        extensions: { code: "VALIDATION_FAILED", field },
-      });
+    // Pothos checks a connection's arguments as it reads them: a cursor that is not one of its own, a negative
+    // first or last. Bad input, never a fault.
+    if (cause instanceof Error && cause.name === "PothosValidationError") {
+      if (/cursor/i.test(cause.message)) {
+        const field = cursorArgument(outer);
+        return new GraphQLError(`${field} must be a cursor from this list's pageInfo or edges`, {
+          ...location,
+          extensions: { code: "VALIDATION_FAILED", field },
+        });
+      }
+      const field = ARGUMENT_NAME.exec(cause.message)?.[1];
+      if (field) return new GraphQLError(cause.message, { ...location, extensions: { code: "VALIDATION_FAILED", field } });
     }
     // GraphQL's own errors (syntax, validation, variable coercion) describe the request, not a fault.
     if (chain.every(isGraphQLError)) {

@@ -48,12 +48,14 @@ describe("tasks list search and totalCount", () => {
     expect(bobs.data?.tasks.totalCount).toBe(1);
   });
 
-  it("refuses a malformed cursor or id filter with 422 naming the argument, over GraphQL and REST", async () => {
+  it("refuses a malformed cursor, page size or id filter with 422 naming the argument, over GraphQL and REST", async () => {
     for (const [query, field] of [
       ['{ tasks(after: "garbage") { edges { node { id } } } }', "after"],
       ['{ tasks(last: 5, before: "zz") { edges { node { id } } } }', "before"],
       ['{ notifications(resourceId: "1") { edges { node { id } } } }', "resourceId"],
       ['{ notifications(channelId: "not-an-id") { edges { node { id } } } }', "channelId"],
+      ["{ tasks(first: -1) { edges { node { id } } } }", "first"],
+      ["{ tasks(first: 1) { edges { node { executions(last: -1) { edges { node { id } } } } } } }", "last"],
     ] as const) {
       const answer = await graphql(runlater.instance, ALICE_KEY, query);
       expect(answer.errors?.[0]?.extensions, query).toMatchObject({ code: "VALIDATION_FAILED", field });
@@ -61,6 +63,7 @@ describe("tasks list search and totalCount", () => {
     for (const [path, field] of [
       ["/tasks?after=garbage", "after"],
       ["/notifications?channelId=1", "channelId"],
+      ["/tasks?first=-1", "first"],
     ] as const) {
       const answer = await rest<{ error: { code: string; field: string } }>(runlater.instance, ALICE_KEY, "GET", path);
       expect(answer.status, path).toBe(422);
