@@ -6,8 +6,9 @@
  * hour and several alerts wait for a recipient, they become one digest.
  *
  * A pass claims due notifications with SKIP LOCKED and holds a per-organisation
- * advisory lock while it counts and sends, so concurrent mailers neither send
- * an alert twice nor exceed the allowance. A failed send is retried with
+ * advisory lock while it counts and sends (an organisation another mailer holds
+ * waits for the next pass), so concurrent mailers neither send an alert twice
+ * nor exceed the allowance. A failed send is retried with
  * backoff, then marked FAILED. Delivery is at least once: a crash between the
  * SMTP answer and the commit sends that email again.
  */
@@ -87,7 +88,14 @@ async function sendForOrganization(
   now: Date,
   pass: MailerPass,
 ): Promise<void> {
-  await client.query("SELECT pg_advisory_xact_lock(hashtext('runlater:alert-email:' || $1))", [organizationId]);
+  // Tried, never waited for: a mailer holding one organisation's lock while it waited for another's could deadlock
+  // with a second mailer taking them the other way round, and the deadlock's retry of the whole pass would send the
+  // emails it had already sent again. A busy organisation's emails stay PENDING for the next pass.
+  const { rows: locked } = await client.query<{ locked: boolean }>(
+    "SELECT pg_try_advisory_xact_lock(hashtext('runlater:alert-email:' || $1)) AS locked",
+    [organizationId],
+  );
+  if (!locked[0]?.locked) return;
   const { rows } = await client.query<{ sent: number; oldest: Date | null }>(
     `SELECT count(DISTINCT coalesce(digest_id, id))::int AS sent, min(sent_at) AS oldest FROM notifications
      WHERE organization_id = $1 AND sent_at > $2 AND status IN ('SENT', 'DIGESTED')`,

@@ -5,11 +5,12 @@
  * are driven here with a pinned clock (the instance runs no worker).
  */
 import nodemailer from "nodemailer";
+import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RunningInstance } from "../../server/app.js";
 import { sendDueEmailAlerts } from "../../server/services/email-alerts.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
-import { ALICE_KEY, rest, startTestInstance } from "../helpers/runlater.js";
+import { ALICE_KEY, createPersonas, rest, startTestInstance } from "../helpers/runlater.js";
 import { type SmtpSink, startSmtpSink } from "../helpers/smtp-sink.js";
 
 let database: TestDatabase;
@@ -114,4 +115,55 @@ it("retries an email the SMTP server refuses, then gives up as FAILED", async ()
   );
   expect(body.edges[0]?.node).toMatchObject({ status: "FAILED", attempts: 5 });
   expect(body.edges[0]?.node.error).toMatch(/ECONNREFUSED|connect/i);
+});
+
+it("sends every email once when two mailers run at once over the same organisations", async () => {
+  const { alice, bob } = await createPersonas(database.url);
+  const pool = instance.runtime.pool;
+  const channelOf = async (organizationId: string) => {
+    const id = uuidv7();
+    await pool.query(
+      "INSERT INTO alert_channels (id, organization_id, name, kind, target, is_default) VALUES ($1, $2, 'mail', 'EMAIL', $3, false)",
+      [id, organizationId, `${organizationId}@example.test`],
+    );
+    return id;
+  };
+  const channels = {
+    [alice.organizationId]: await channelOf(alice.organizationId),
+    [bob.organizationId]: await channelOf(bob.organizationId),
+  };
+  const base = Date.now();
+  const raise = (organizationId: string, subject: string, dueMsAgo: number) =>
+    pool.query(
+      `INSERT INTO notifications (id, organization_id, channel_id, event, subject, text, status, next_attempt_at, created_at)
+       VALUES ($1, $2, $3, 'TEST', $4, $4, 'PENDING', $5, $5)`,
+      [uuidv7(), organizationId, channels[organizationId], subject, new Date(base - dueMsAgo)],
+    );
+  // A slow SMTP server: the first mailer is still sending alice's email when the second claims the newer ones, bob's
+  // first, so the two take the organisations in opposite orders (a deadlock when the locks were waited for).
+  const sent: string[] = [];
+  const slowTransport = {
+    sendMail: async (message: { subject: string }) => {
+      sent.push(message.subject);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return {};
+    },
+  } as unknown as Parameters<typeof sendDueEmailAlerts>[1];
+  const settings = { from: "alerts@example.test", emailsPerHour: 10 };
+  await raise(alice.organizationId, "alice 1", 10_000);
+  await raise(bob.organizationId, "bob 1", 9_000);
+  const first = sendDueEmailAlerts(pool, slowTransport, settings, new Date(base + 1000));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await raise(bob.organizationId, "bob 2", 8_000);
+  await raise(alice.organizationId, "alice 2", 7_000);
+  await Promise.all([first, sendDueEmailAlerts(pool, slowTransport, settings, new Date(base + 1000))]);
+  // What a busy organisation left waiting goes out in the next pass.
+  await sendDueEmailAlerts(pool, slowTransport, settings, new Date(base + 2000));
+
+  expect(sent.map((subject) => subject.replace("[Runlater] ", "")).sort()).toEqual(["alice 1", "alice 2", "bob 1", "bob 2"]);
+  const { rows } = await pool.query<{ status: string }>(
+    "SELECT DISTINCT status FROM notifications WHERE organization_id = ANY($1::uuid[]) AND subject LIKE '% _'",
+    [[alice.organizationId, bob.organizationId]],
+  );
+  expect(rows).toEqual([{ status: "SENT" }]);
 });
