@@ -245,6 +245,11 @@ export async function purgeExpiredInboundEvents(pool: Pool, now = new Date()): P
       `DELETE FROM inbound_events WHERE id IN (
          SELECT e.id FROM inbound_events e JOIN organizations o ON o.id = e.organization_id
          WHERE e.received_at < $1::timestamptz - make_interval(days => o.inbound_retention_days)
+           -- An event waits for its forwards still to run: their deliveries (deleted with it) are how a forward's
+           -- outcome reaches its endpoint's health and alerts.
+           AND NOT EXISTS (
+             SELECT 1 FROM inbound_deliveries d JOIN tasks t ON t.id = d.task_id
+             WHERE d.event_id = e.id AND t.status IN ('SCHEDULED', 'RUNNING'))
          ORDER BY e.received_at LIMIT ${PURGE_BATCH} FOR UPDATE OF e SKIP LOCKED)`,
       [now],
     );

@@ -292,6 +292,28 @@ describe("retention", () => {
   });
 });
 
+describe("retention of events still being forwarded", () => {
+  it("keeps an event past its retention until its forwards have finished", async () => {
+    const slow = await sink(() => ({ status: 200, delayMs: 2_000 }));
+    const endpoint = await createEndpoint(bob, { name: "slow destination", forwardUrls: [`${slow.url}/hook`] });
+    await rest(instance, bob.apiKey, "PUT", "/organization/inbound-retention", { days: 1 });
+    await send(endpoint.slug, "in flight");
+    await slow.waitForRequests(1);
+    const inThreeDays = () => new Date(Date.now() + 3 * 86_400_000);
+    await purgeExpiredInboundEvents(instance.runtime.pool, inThreeDays());
+    expect(await eventsOf(bob, endpoint.id)).toHaveLength(1);
+    // Once its forward has succeeded, it goes.
+    await eventually(
+      async () => {
+        await purgeExpiredInboundEvents(instance.runtime.pool, inThreeDays());
+        return (await eventsOf(bob, endpoint.id)).length === 0;
+      },
+      10_000,
+      200,
+    );
+  });
+});
+
 describe("isolation", () => {
   it("bob sees none of alice's endpoints or events and cannot replay or change them", async () => {
     const endpoint = await createEndpoint(alice, { name: "alice only", forwardUrls: [] });
