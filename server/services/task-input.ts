@@ -285,6 +285,7 @@ export function parseHeaders(headers: Record<string, unknown> | undefined, field
     throw validationError(field, `at most ${limits.maxHeaders} headers are allowed; got ${entries.length}`);
   }
   const result: Record<string, string> = {};
+  const names = new Set<string>();
   for (const [name, value] of entries) {
     const headerField = `${field}.${name}`;
     if (!HEADER_NAME.test(name)) throw validationError(headerField, `"${name}" is not a valid header name`);
@@ -292,8 +293,19 @@ export function parseHeaders(headers: Record<string, unknown> | undefined, field
     if (RESERVED_HEADERS.has(lower)) throw validationError(headerField, `header "${name}" is set by Runlater and cannot be overridden`);
     if (lower.startsWith("runlater-"))
       throw validationError(headerField, `headers starting with "Runlater-" are reserved for Runlater's own metadata`);
+    // The HTTP client refuses it at send time: every attempt would fail the same way.
+    if (lower === "expect") throw validationError(headerField, `header "${name}" is not supported: requests are sent whole`);
+    if (names.has(lower)) throw validationError(headerField, `header "${name}" is given twice (header names ignore case)`);
+    names.add(lower);
     if (typeof value !== "string") throw validationError(headerField, `header "${name}" must have a string value`);
     if (/[\r\n\0]/.test(value)) throw validationError(headerField, `header "${name}" must not contain line breaks or NUL`);
+    // What an HTTP header can carry (RFC 9110 field values; the HTTP client refuses anything else when it sends).
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+      throw validationError(
+        headerField,
+        `header "${name}" may hold only printable ASCII, spaces, tabs and Latin-1 characters; encode other text (percent-encoding, RFC 8187)`,
+      );
+    }
     if (value.length > limits.maxHeaderValueLength) {
       throw validationError(headerField, `header "${name}" is longer than ${limits.maxHeaderValueLength} characters`);
     }

@@ -17,6 +17,11 @@ const cases: Array<[string, Record<string, unknown>, number, string, string]> = 
   ["invalid header name", { url, headers: { "bad header": "x" } }, 422, "VALIDATION_FAILED", "headers.bad header"],
   ["reserved header", { url, headers: { Host: "evil.example" } }, 422, "VALIDATION_FAILED", "headers.Host"],
   ["Runlater- header", { url, headers: { "Runlater-Signature": "forged" } }, 422, "VALIDATION_FAILED", "headers.Runlater-Signature"],
+  // Values and names the HTTP client would refuse when sending: every attempt would fail the same way.
+  ["header value beyond Latin-1", { url, headers: { "X-City": "東京" } }, 422, "VALIDATION_FAILED", "headers.X-City"],
+  ["header value with a control character", { url, headers: { "X-A": "a\u0001b" } }, 422, "VALIDATION_FAILED", "headers.X-A"],
+  ["Expect header", { url, headers: { Expect: "100-continue" } }, 422, "VALIDATION_FAILED", "headers.Expect"],
+  ["header given twice in two cases", { url, headers: { "X-A": "1", "x-a": "2" } }, 422, "VALIDATION_FAILED", "headers.x-a"],
   [
     "too many headers",
     { url, headers: Object.fromEntries(Array.from({ length: 51 }, (_, index) => [`X-H${index}`, "v"])) },
