@@ -10,6 +10,7 @@ import { schema } from "../schema/index.js";
 import type { Principal } from "../services/api-keys.js";
 import { createMaskError } from "./errors.js";
 import { isRestRequest, restCompiledExecution, restPlugin } from "./rest.js";
+import { useWellFormedText } from "./well-formed-text.js";
 
 export const GRAPHQL_PATH = "/graphql";
 
@@ -72,6 +73,6 @@ export function createGraphQLServer(
         responseCookies: initialContext.responseCookies ?? [],
       };
     },
-    plugins: [restPlugin(), restCompiledExecution(), useSharedSubscriptionResults(), useSubscriptionLimits()],
+    plugins: [restPlugin(), restCompiledExecution(), useWellFormedText(), useSharedSubscriptionResults(), useSubscriptionLimits()],
   });
 }

@@ -65,6 +65,12 @@ const cases: Array<[string, Record<string, unknown>, number, string, string]> = 
   ["empty name", { url, name: "  " }, 422, "VALIDATION_FAILED", "name"],
   ["name too long", { url, name: "n".repeat(201) }, 422, "VALIDATION_FAILED", "name"],
   ["queue with spaces", { url, queue: "my queue" }, 422, "VALIDATION_FAILED", "queue"],
+  // Text PostgreSQL cannot store (was a 500 from the database).
+  ["NUL in the name", { url, name: "a\u0000b" }, 422, "VALIDATION_FAILED", "name"],
+  ["NUL in the URL", { url: `${url}/a\u0000b` }, 422, "VALIDATION_FAILED", "url"],
+  ["NUL in a callback URL", { url, callbackUrl: "https://example.com/\u0000" }, 422, "VALIDATION_FAILED", "callbackUrl"],
+  ["unpaired surrogate in a header", { url, headers: { "X-A": "\ud800" } }, 422, "VALIDATION_FAILED", "headers.X-A"],
+  ["unpaired surrogate in a throttle key", { url, throttleKey: "k\udc00", throttleWindow: "1m" }, 422, "VALIDATION_FAILED", "throttleKey"],
 ];
 
 describe("push validation over REST", () => {
@@ -164,5 +170,24 @@ describe("push validation over GraphQL", () => {
       },
     );
     expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: "BAD_REQUEST", field: "retries" });
+  });
+
+  it("refuses text the database cannot store wherever it comes: literals, variables, a batch, a list filter", async () => {
+    const literal = await graphql(runlater.instance, ALICE_KEY, `mutation { pushTask(url: "${url}", name: "a\\u0000b") { id } }`);
+    expect(literal.errors?.[0]?.extensions).toMatchObject({ code: "VALIDATION_FAILED", field: "name" });
+    const search = await graphql(
+      runlater.instance,
+      ALICE_KEY,
+      "query($search: String) { tasks(filter: { search: $search }) { totalCount } }",
+      {
+        search: "\ud800",
+      },
+    );
+    expect(search.errors?.[0]?.extensions).toMatchObject({ code: "VALIDATION_FAILED", field: "search" });
+    const batch = await rest<ErrorAnswer>(runlater.instance, ALICE_KEY, "POST", "/tasks/batch", {
+      tasks: [{ url }, { url, name: "b\u0000" }],
+    });
+    expect(batch.status).toBe(422);
+    expect(batch.body.error).toMatchObject({ code: "VALIDATION_FAILED", field: "tasks[1].name" });
   });
 });
