@@ -1,6 +1,6 @@
 /** Task: the type, its queries and its mutations (push, cancel, trigger). */
 import { InputFieldBuilder } from "@pothos/core";
-import { notFound } from "../errors.js";
+import { notFound, validationError } from "../errors.js";
 import { MAX_BATCH_TASKS, pushTasks } from "../services/task-batch.js";
 import { editPendingTask } from "../services/task-edit.js";
 import { limits } from "../services/task-input.js";
@@ -274,12 +274,19 @@ builder.mutationFields((t) => ({
       `Pushes up to ${MAX_BATCH_TASKS} tasks at once, all or none: each task's fields are merged over \`defaults\` ` +
       "(headers are merged by name; a task's own delay, runAt or debounceKey replaces the defaults' timing). One invalid task " +
       "fails the whole batch with an error naming it, e.g. field `tasks[3].url`. Answers the tasks in the order given " +
-      "(REST, POST /api/v1/tasks/batch: their ids).",
+      "(REST, POST /api/v1/tasks/batch: their ids). An Idempotency-Key header is refused: give the tasks `dedupe` instead.",
     args: {
       tasks: t.arg({ type: [PushTaskInput], required: true, description: `The tasks, 1 to ${MAX_BATCH_TASKS}.` }),
       defaults: t.arg({ type: PushTaskInput, required: false, description: "Fields every task gets unless it gives its own." }),
     },
     resolve: async (_root, args, context) => {
+      // Not silently ignored: a client retrying a batch after a timeout would write up to 1,000 tasks twice.
+      if (context.request.headers.get("idempotency-key") !== null) {
+        throw validationError(
+          "Idempotency-Key",
+          "Idempotency-Key is not supported on batch pushes: give the tasks dedupe: true, so that a repeated batch finds them",
+        );
+      }
       const pushed = await pushTasks(context.services, context.principal.organizationId, args.tasks, args.defaults);
       return { ids: pushed.map(({ task }) => task.id), tasks: pushed.map(({ task }) => task) };
     },

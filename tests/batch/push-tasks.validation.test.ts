@@ -129,3 +129,31 @@ describe("batch request size", () => {
     expect(answer.body.ids).toHaveLength(10);
   });
 });
+
+describe("repeated batches", () => {
+  it("refuses an Idempotency-Key, which a batch cannot honour, instead of writing the tasks twice on a retry", async () => {
+    const tasks = [{ url: `${url}/keyed`, delay: "1d" }];
+    const keyed = await rest<{ error: { code: string; field: string } }>(
+      runlater.instance,
+      ALICE_KEY,
+      "POST",
+      "/tasks/batch",
+      { tasks },
+      {
+        "idempotency-key": "batch-1",
+      },
+    );
+    expect(keyed.status).toBe(422);
+    expect(keyed.body.error).toMatchObject({ code: "VALIDATION_FAILED", field: "Idempotency-Key" });
+    // What to do instead: dedupe makes a repeated batch find its tasks.
+    const first = await rest<{ ids: string[] }>(runlater.instance, ALICE_KEY, "POST", "/tasks/batch", {
+      tasks,
+      defaults: { dedupe: true },
+    });
+    const repeated = await rest<{ ids: string[] }>(runlater.instance, ALICE_KEY, "POST", "/tasks/batch", {
+      tasks,
+      defaults: { dedupe: true },
+    });
+    expect(repeated.body.ids).toEqual(first.body.ids);
+  });
+});
