@@ -122,8 +122,10 @@ function forwardRequest(endpoint: InboundEndpointRow, event: StoredEvent, destin
   const method: HttpMethod =
     endpoint.forwardMethod ?? ((HTTP_METHODS as readonly string[]).includes(event.method) ? (event.method as HttpMethod) : "POST");
   const headers: Record<string, string> = {};
+  // The headers the sender's Connection header names are hop-by-hop too (RFC 9110, 7.6.1): for its own connection.
+  const connectionOnly = new Set((event.headers.connection ?? "").split(",").map((name) => name.trim().toLowerCase()));
   for (const [name, value] of Object.entries(event.headers)) {
-    if (!HOP_HEADERS.has(name) && !name.startsWith("runlater-")) headers[name] = value;
+    if (!HOP_HEADERS.has(name) && !connectionOnly.has(name) && !name.startsWith("runlater-")) headers[name] = value;
   }
   for (const [name, value] of Object.entries(endpoint.forwardHeaders as Record<string, string>)) {
     for (const existing of Object.keys(headers)) if (existing === name.toLowerCase()) delete headers[existing];

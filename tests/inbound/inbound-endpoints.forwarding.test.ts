@@ -4,6 +4,8 @@
  * (one failing first, then retried); replay, in-order delivery, the 1 MiB
  * limit, retention, validation, and isolation between alice and bob.
  */
+
+import http from "node:http";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningInstance } from "../../server/app.js";
@@ -289,6 +291,26 @@ describe("retention", () => {
     const invalid = await rest<{ error: { field: string } }>(instance, alice.apiKey, "PUT", "/organization/inbound-retention", { days: 0 });
     expect(invalid.status).toBe(422);
     expect(invalid.body.error.field).toBe("days");
+  });
+});
+
+describe("hop-by-hop headers", () => {
+  it("does not forward the headers the sender's Connection header names", async () => {
+    const destination = await sink();
+    const endpoint = await createEndpoint(alice, { name: "hops", forwardUrls: [`${destination.url}/hook`] });
+    // node:http, not fetch: fetch sets Connection itself.
+    await new Promise<void>((resolve, reject) => {
+      const sent = http.request(`${instance.url}/in/${endpoint.slug}`, {
+        method: "POST",
+        headers: { connection: "keep-alive, X-Hop", "x-hop": "1", "x-kept": "2", "content-type": "text/plain" },
+      });
+      sent.on("response", (response) => response.resume().on("end", () => resolve()));
+      sent.on("error", reject);
+      sent.end("hello");
+    });
+    const [forwarded] = await destination.waitForRequests(1);
+    expect(forwarded?.headers["x-kept"]).toBe("2");
+    expect(forwarded?.headers["x-hop"]).toBeUndefined();
   });
 });
 
