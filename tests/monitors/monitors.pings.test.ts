@@ -176,23 +176,28 @@ describe("the checker", () => {
 
 describe("resuming", () => {
   it("a /start ping to a paused monitor resumes it afresh: no DOWN from the pings before the pause", async () => {
-    for (const last of ["", "/fail"]) {
-      const monitor = await createMonitor(alice, { name: `paused ${last || "up"}`, intervalSeconds: 1, graceSeconds: 0 });
-      await ping(monitor.token, last);
-      await rest(context.instance, alice.apiKey, "POST", `/monitors/${monitor.id}/pause`);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      expect((await ping(monitor.token, "/start")).status).toBe(200);
-      const started = await getMonitor(alice, monitor.id);
-      expect(started.status).toBe("NEW");
-      expect(started.running).toBe(true);
-      await ping(monitor.token);
-      const finished = await getMonitor(alice, monitor.id);
-      expect(finished.status).toBe("UP");
-      // Timed from this run's start, not from one before the pause.
-      expect(finished.lastDurationMs).toBeLessThan(1000);
-      // The only DOWN is the failure ping's own, before the pause.
-      expect((await statusChanges(monitor.id)).filter((state) => state === "DOWN")).toHaveLength(last ? 1 : 0);
-    }
+    // Paused after a success, and after a failure: either way the pings before the pause say nothing any more.
+    await Promise.all(
+      ["", "/fail"].map(async (last) => {
+        const monitor = await createMonitor(alice, { name: `paused after ${last || "success"}`, intervalSeconds: 1, graceSeconds: 3 });
+        await ping(monitor.token, last);
+        await rest(context.instance, alice.apiKey, "POST", `/monitors/${monitor.id}/pause`);
+        // Past the old ping's deadline (1 s + 3 s of grace).
+        await new Promise((resolve) => setTimeout(resolve, 4_500));
+        const downBefore = (await statusChanges(monitor.id)).filter((state) => state === "DOWN").length;
+        expect((await ping(monitor.token, "/start")).status).toBe(200);
+        const started = await getMonitor(alice, monitor.id);
+        // A run has begun; it has its grace period to finish.
+        expect(started.running).toBe(true);
+        expect(started.status).not.toBe("DOWN");
+        await ping(monitor.token);
+        const finished = await getMonitor(alice, monitor.id);
+        expect(finished.status).toBe("UP");
+        // Timed from this run's start, not from one before the pause.
+        expect(finished.lastDurationMs).toBeLessThan(3_000);
+        expect((await statusChanges(monitor.id)).filter((state) => state === "DOWN")).toHaveLength(downBefore);
+      }),
+    );
   });
 
   it("keeps a cron monitor's time zone when only its expression changes", async () => {
