@@ -263,13 +263,22 @@ export async function triggerCronTask(boss: PgBoss, client: PoolClient, task: Ta
 }
 
 /** The earliest slot without a run yet (epoch ms), or null when no cron task is active. Reads one index entry. */
-export async function nextUnpreparedCronSlot(db: Queryable): Promise<number | null> {
-  const { rows } = await db.query<{ due: Date }>(
-    `SELECT next_run_at AS due FROM tasks
-     WHERE next_run_at IS NOT NULL AND type = 'CRON' AND NOT paused AND status <> 'CANCELLED'
+export async function nextUnpreparedCronSlot(db: Queryable, excluding: readonly string[] = []): Promise<number | null> {
+  return (await earliestUnpreparedCronTask(db, excluding))?.due.getTime() ?? null;
+}
+
+/** The cron task with the earliest slot without a run yet, leaving `excluding` out. Reads the index's first entries. */
+export async function earliestUnpreparedCronTask(
+  db: Queryable,
+  excluding: readonly string[] = [],
+): Promise<{ id: string; due: Date } | null> {
+  const { rows } = await db.query<{ id: string; due: Date }>(
+    `SELECT id, next_run_at AS due FROM tasks
+     WHERE next_run_at IS NOT NULL AND type = 'CRON' AND NOT paused AND status <> 'CANCELLED' AND NOT (id = ANY($1::uuid[]))
      ORDER BY next_run_at LIMIT 1`,
+    [excluding],
   );
-  return rows[0]?.due.getTime() ?? null;
+  return rows[0] ?? null;
 }
 
 interface SlotExecution {
@@ -290,15 +299,23 @@ interface SlotExecution {
  * first slot after both `now` and the slots recorded. One transaction.
  * Returns how many tasks were claimed.
  */
-export async function prepareCronRuns(pool: Pool, boss: PgBoss, now = new Date(), limit = CRON_CLAIM_BATCH): Promise<number> {
+export async function prepareCronRuns(
+  pool: Pool,
+  boss: PgBoss,
+  now = new Date(),
+  limit = CRON_CLAIM_BATCH,
+  /** Tasks to leave alone (set aside by the scheduler), or the one task to claim. */
+  which: { excluding?: readonly string[]; only?: string } = {},
+): Promise<number> {
   const horizon = new Date(now.getTime() + CRON_LOOK_AHEAD_MS);
   return withTransaction(pool, async (client) => {
     const { rows: tasks } = await client.query<TaskRow>(
       `SELECT ${TASK_COLUMNS} FROM tasks
        WHERE next_run_at <= $1 AND type = 'CRON' AND NOT paused AND status <> 'CANCELLED'
+         AND NOT (id = ANY($3::uuid[])) AND ($4::uuid IS NULL OR id = $4)
        ORDER BY next_run_at LIMIT $2
        FOR UPDATE SKIP LOCKED`,
-      [horizon, limit],
+      [horizon, limit, which.excluding ?? [], which.only ?? null],
     );
     if (tasks.length === 0) return 0;
     // The overlap policy of a slot already past is applied now; a slot to come is checked when it is dispatched.

@@ -121,6 +121,25 @@ describe("a run created ahead of its slot", () => {
     expect((await rest<Task>(runlater.instance, ALICE_KEY, "POST", `/tasks/${task.id}/trigger`)).body.runs).toBe(4);
   });
 
+  it("still fires every other task when one task's run cannot be written", async () => {
+    const broken = await pushCron();
+    const healthy = await pushCron();
+    // A run numbered as the next one already exists (as after the collision fixed in 728a4d2): its insert fails.
+    await db.query(
+      `INSERT INTO executions (id, organization_id, task_id, run, attempt, status, scheduled_for, finished_at)
+       SELECT gen_random_uuid(), organization_id, id, runs + 1, 1, 'SUCCEEDED', now(), now() FROM tasks WHERE id = $1`,
+      [broken.id],
+    );
+    const slot = new Date(Date.now() + 1500);
+    for (const task of [broken, healthy]) await setNextSlot(task.id, slot);
+    const [run] = await preparedRun(healthy.id);
+    expect(run).toMatchObject({ run: 1, scheduledFor: slot.toISOString() });
+    await eventually(async () => requestsFor(healthy.id).length === 1, 10_000);
+    // The broken task is set aside, its slot unprepared, instead of failing every claim.
+    expect((await executionsOf(broken.id)).map((execution) => execution.status)).toEqual(["SUCCEEDED"]);
+    await rest(runlater.instance, ALICE_KEY, "DELETE", `/tasks/${broken.id}`);
+  });
+
   it("is replaced when the schedule is updated before the slot", async () => {
     const task = await pushCron();
     const oldSlot = new Date(Date.now() + 2500);
