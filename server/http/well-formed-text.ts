@@ -5,27 +5,43 @@
  * encoding UTF8"), answering 500. Refused here with 422 naming the argument: every field at once, whichever
  * transport (GraphQL variables or literals, REST through SOFA, subscriptions) carried it.
  */
-import { type DocumentNode, GraphQLError, Kind, type OperationDefinitionNode, visit } from "graphql";
+import { type DocumentNode, GraphQLError, getOperationAST, visit } from "graphql";
 import type { Plugin } from "graphql-yoga";
 
 /** Where, in the operation's variables or literal arguments, a string holds text that cannot be stored. */
 export function unstorableText(document: DocumentNode, operationName: string | null | undefined, variables: unknown): string | null {
-  const inVariables = findInValue(variables, "");
-  if (inVariables !== null) return inVariables;
-  const operation = document.definitions.find(
-    (definition): definition is OperationDefinitionNode =>
-      definition.kind === Kind.OPERATION_DEFINITION && (!operationName || definition.name?.value === operationName),
-  );
-  if (!operation) return null;
+  const inVariables = unstorableAt(variables);
+  if (inVariables !== null) return joinPath(inVariables);
+  return unstorableLiteral(document, operationName ?? null);
+}
+
+/**
+ * Literals are part of the document, which Yoga parses once and reuses (REST routes are a fixed set of them): each
+ * document's operations are walked once, not on every request.
+ */
+const literalsChecked = new WeakMap<DocumentNode, Map<string | null, string | null>>();
+
+function unstorableLiteral(document: DocumentNode, operationName: string | null): string | null {
+  let byOperation = literalsChecked.get(document);
+  if (!byOperation) {
+    byOperation = new Map();
+    literalsChecked.set(document, byOperation);
+  }
+  const known = byOperation.get(operationName);
+  if (known !== undefined) return known;
+  const operation = getOperationAST(document, operationName);
   let found: string | null = null;
-  const path: string[] = [];
-  visit(operation, {
-    Argument: { enter: (node) => void path.push(node.name.value), leave: () => void path.pop() },
-    ObjectField: { enter: (node) => void path.push(node.name.value), leave: () => void path.pop() },
-    StringValue(node) {
-      if (found === null && !storable(node.value)) found = path.join(".");
-    },
-  });
+  if (operation) {
+    const path: string[] = [];
+    visit(operation, {
+      Argument: { enter: (node) => void path.push(node.name.value), leave: () => void path.pop() },
+      ObjectField: { enter: (node) => void path.push(node.name.value), leave: () => void path.pop() },
+      StringValue(node) {
+        if (found === null && !storable(node.value)) found = path.join(".");
+      },
+    });
+  }
+  byOperation.set(operationName, found);
   return found;
 }
 
@@ -36,16 +52,15 @@ function storable(text: string): boolean {
   return !text.includes("\u0000") && !UNPAIRED_SURROGATE.test(text);
 }
 
-/** The path to the first string in `value` that cannot be stored, or null. Paths are built only for a find. */
-function findInValue(value: unknown, path: string): string | null {
-  const found = unstorableAt(value);
-  if (found === null) return null;
-  return found.reduce<string>(
+/** A path as fields name it: `tasks[1].name`. */
+function joinPath(segments: Array<string | number>): string {
+  return segments.reduce<string>(
     (joined, segment) => (typeof segment === "number" ? `${joined}[${segment}]` : joined ? `${joined}.${segment}` : segment),
-    path,
+    "",
   );
 }
 
+/** The path to the first string in `value` that cannot be stored, or null; built only for a find. */
 function unstorableAt(value: unknown): Array<string | number> | null {
   if (typeof value === "string") return storable(value) ? null : [];
   if (Array.isArray(value)) {
