@@ -30,6 +30,8 @@ export interface TaskEdit {
 }
 
 interface EditableTask {
+  /** Pushed with `dedupe`: found again by the hash of what it sends. */
+  deduplicated: boolean;
   executionId: string | null;
   jobId: string | null;
   admitted: boolean | null;
@@ -59,7 +61,8 @@ export async function editPendingTask(
     // The pending attempt is locked before its task, the order a worker's claim takes, so it cannot start meanwhile.
     const { rows } = await client.query<EditableTask>(
       `SELECT e.id AS "executionId", ${attemptJobId("e")} AS "jobId", e.admitted_at IS NOT NULL AS admitted, t.type, t.status, t.url, t.method, t.headers, t.body,
-         t.body_encoding AS "bodyEncoding", t.name, t.retries, t.timeout_ms AS "timeoutMs", t.priority, t.run_at AS "runAt"
+         t.body_encoding AS "bodyEncoding", t.name, t.retries, t.timeout_ms AS "timeoutMs", t.priority, t.run_at AS "runAt",
+         t.dedupe_hash IS NOT NULL AS deduplicated
        FROM tasks t
        LEFT JOIN executions e ON e.task_id = t.id AND e.status = 'PENDING' AND e.run = 1 AND e.attempt = 1
        WHERE t.id = $1 AND t.organization_id = $2
@@ -104,12 +107,14 @@ export async function editPendingTask(
       spec,
     );
     if (!replaced) throw new DomainError("CONFLICT", "the task is starting; it can no longer be edited", { field: "id" });
-    // A task pushed with `dedupe` is found again by the hash of what it sends: after an edit, that is the new request
-    // (a push of the old one must create a task that sends it; a push of the new one finds this task).
-    await client.query("UPDATE tasks SET dedupe_hash = $2 WHERE id = $1 AND dedupe_hash IS NOT NULL", [
-      id,
-      contentHash(spec.method, spec.url, body.body, body.bodyBase64),
-    ]);
+    if (task.deduplicated) {
+      // A task pushed with `dedupe` is found again by the hash of what it sends: after an edit, that is the new request
+      // (a push of the old one must create a task that sends it; a push of the new one finds this task).
+      await client.query("UPDATE tasks SET dedupe_hash = $2 WHERE id = $1", [
+        id,
+        contentHash(spec.method, spec.url, body.body, body.bodyBase64),
+      ]);
+    }
     if (retimed) await notifyDue(client, spec.runAt);
     return getTask(client, organizationId, id);
   });
