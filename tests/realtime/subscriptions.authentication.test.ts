@@ -16,6 +16,17 @@ function live(apiKey: string | null, options: { headers?: Record<string, string>
   return subscription;
 }
 
+/** A new API key of alice's organisation, to revoke. */
+async function createKey(name: string): Promise<{ apiKey: { id: string }; secret: string }> {
+  const created = await graphql<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
+    runlater.instance,
+    ALICE_KEY,
+    "mutation($name: String!) { createApiKey(name: $name) { apiKey { id } secret } }",
+    { name },
+  );
+  return created.data!.createApiKey;
+}
+
 describe("WebSocket connections are authenticated", () => {
   it("refuses a connection without credentials with 4401", async () => {
     const subscription = live(null);
@@ -31,12 +42,7 @@ describe("WebSocket connections are authenticated", () => {
   });
 
   it("closes a connection promptly (4403) when its API key is revoked, and refuses the key afterwards", async () => {
-    const created = await graphql<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
-      runlater.instance,
-      ALICE_KEY,
-      'mutation { createApiKey(name: "dashboard") { apiKey { id } secret } }',
-    );
-    const { apiKey, secret } = created.data!.createApiKey;
+    const { apiKey, secret } = await createKey("dashboard");
     const subscription = live(secret);
     await subscription.ready();
     const untouched = live(ALICE_KEY);
@@ -80,12 +86,7 @@ describe("subscriptions over server-sent events", () => {
   }
 
   it("end when their API key is revoked, and stream nothing pushed afterwards", async () => {
-    const created = await graphql<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
-      runlater.instance,
-      ALICE_KEY,
-      'mutation { createApiKey(name: "sse") { apiKey { id } secret } }',
-    );
-    const { apiKey, secret } = created.data!.createApiKey;
+    const { apiKey, secret } = await createKey("sse");
     const revoked = await eventStream(secret);
     const untouched = await eventStream(ALICE_KEY);
     try {

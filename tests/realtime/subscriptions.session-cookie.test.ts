@@ -26,6 +26,17 @@ function liveActivity(headers: Record<string, string>): LiveSubscription<Activit
   return subscription;
 }
 
+/** A new account owning its organisation, and the token of an invite it made for `role`. */
+async function ownerInviting(email: string, role: "MEMBER" | "ADMIN"): Promise<{ owner: Browser; token: string }> {
+  const owner = new Browser(runlater.instance);
+  await signUp(owner, { email });
+  const invited = await owner.graphql<{ createInvite: { url: string } }>(
+    "mutation($role: MemberRole!) { createInvite(input: { role: $role }) { url } }",
+    { role },
+  );
+  return { owner, token: invited.data?.createInvite.url.split("/invite/")[1] as string };
+}
+
 describe("the dashboard's session cookie authenticates a WebSocket connection", () => {
   it("delivers the signed-in organisation's events to a same-origin connection", async () => {
     const browser = new Browser(runlater.instance);
@@ -75,10 +86,7 @@ describe("the dashboard's session cookie authenticates a WebSocket connection", 
   });
 
   it("closes the connection of a member removed from the organisation, though their session moves on to another organisation of theirs", async () => {
-    const owner = new Browser(runlater.instance);
-    await signUp(owner, { email: "team-owner@example.com" });
-    const invited = await owner.graphql<{ createInvite: { url: string } }>("mutation { createInvite(input: { role: MEMBER }) { url } }");
-    const token = invited.data?.createInvite.url.split("/invite/")[1] as string;
+    const { owner, token } = await ownerInviting("team-owner@example.com", "MEMBER");
     // A user with an organisation of their own joins the owner's: their session switches to it.
     const guest = new Browser(runlater.instance);
     const guestViewer = await signUp(guest, { email: "guest@example.com" });
@@ -103,10 +111,7 @@ describe("the dashboard's session cookie authenticates a WebSocket connection", 
   });
 
   it("closes the connection of an admin demoted to member, who could otherwise go on reading admins' settings over it", async () => {
-    const owner = new Browser(runlater.instance);
-    await signUp(owner, { email: "demoting-owner@example.com" });
-    const invited = await owner.graphql<{ createInvite: { url: string } }>("mutation { createInvite(input: { role: ADMIN }) { url } }");
-    const token = invited.data?.createInvite.url.split("/invite/")[1] as string;
+    const { owner, token } = await ownerInviting("demoting-owner@example.com", "ADMIN");
     const admin = new Browser(runlater.instance);
     const adminViewer = await signUp(admin, { email: "demoted-admin@example.com", inviteToken: token });
     const url = runlater.instance.url as string;
