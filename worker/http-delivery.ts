@@ -172,28 +172,28 @@ export function createHttpDeliverer(options: HttpDelivererOptions): HttpDelivere
   });
 
   async function deliver(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
-    let origin: string;
+    let url: URL;
     try {
-      origin = new URL(request.url).origin;
+      url = new URL(request.url);
     } catch (error) {
       const { message, code } = describeError(error);
       return { kind: "network-error", durationMs: 0, error: message, ...(code ? { code } : {}) };
     }
     let release: () => void;
     try {
-      release = await places.take(origin, signal);
+      release = await places.take(url.origin, signal);
     } catch {
       return { kind: "network-error", durationMs: 0, error: SHUTDOWN_MESSAGE, code: "ABORTED" };
     }
     try {
-      return await send(request, signal);
+      return await send(request, url, signal);
     } finally {
       release();
     }
   }
 
   /** Sends the request on a connection of its origin's (the caller holds a place), within its timeout. */
-  async function send(request: DeliveryRequest, signal?: AbortSignal): Promise<DeliveryOutcome> {
+  async function send(request: DeliveryRequest, url: URL, signal?: AbortSignal): Promise<DeliveryOutcome> {
     const startedAt = performance.now();
     const elapsed = () => Math.round(performance.now() - startedAt);
     const timedOut = new Error(`timed out after ${request.timeoutMs} ms`);
@@ -211,7 +211,6 @@ export function createHttpDeliverer(options: HttpDelivererOptions): HttpDelivere
     }
 
     try {
-      const url = new URL(request.url);
       const response = await agent.request({
         origin: url.origin,
         path: url.pathname + url.search,
